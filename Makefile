@@ -1,0 +1,59 @@
+# vmmkit top-level targets.  The real build is CMake; this file only strings
+# the steps together so a fresh Debian 12 clone needs one command.
+#
+#   make demo    set up, build, fetch the guest, boot it to a shell
+#   make check   set up, build, run every test (unit, native KVM, guest boots)
+
+SHELL := /bin/bash
+BUILD ?= build
+BUILD_ARM64 ?= build-arm64
+JOBS ?= $(shell nproc)
+CACHE = $(shell . scripts/lib.sh && vmmkit_cache)
+
+.PHONY: all setup build native arm64 guest demo check unit guest-tests bench clean format
+
+all: build
+
+setup:
+	@scripts/setup
+
+native: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+arm64: setup
+	@VMMKIT_ARM64_SYSROOT=$(CACHE)/sysroot-arm64 cmake -S . -B $(BUILD_ARM64) \
+	    -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	    -DVMMKIT_STATIC=ON -DVMMKIT_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD_ARM64) -j$(JOBS) --target vmmkit
+
+build: native arm64
+
+guest: setup
+	@guest/fetch-assets
+
+# Boot the default guest to an interactive shell inside the simulated
+# arm64 KVM host.  Quit the guest with "poweroff" (or Ctrl-A x).
+demo: build guest
+	@eval "$$(guest/fetch-assets --print)" && \
+	    VMMKIT_BIN=$(BUILD_ARM64)/vmmkit sim/arm64 --share "$(CACHE)" -- \
+	    vmmkit run --kernel "$$GUEST_KERNEL" --initrd "$$GUEST_INITRD" --mem 512M --cpus 2
+
+unit: native
+	@cd $(BUILD) && ctest --output-on-failure
+
+guest-tests: build guest
+	@tests/guest/run
+
+check: build guest
+	@cd $(BUILD) && ctest --output-on-failure
+	@tests/guest/run
+
+bench: build guest
+	@bench/boot
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ARM64)

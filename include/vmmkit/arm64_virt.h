@@ -1,0 +1,100 @@
+/*
+ * arm64_virt.h - an arm64 "virt" board: the VM layout and Linux boot.
+ *
+ * The board puts together what libvmm's Linux boot does: guest RAM, the
+ * vCPUs, an in-kernel GIC (v3, or v2 where the host has no v3), a PL011
+ * UART on a chardev, and the boot of an arm64 Image with an initrd and a
+ * device tree generated from this layout with libfdt (or given by the user).
+ *
+ * Memory map (guest-physical), like QEMU's virt machine so guest kernels
+ * and their users find nothing unusual:
+ *   0x0800_0000  GIC distributor (64 KiB)
+ *   0x0801_0000  GICv2 CPU interface (8 KiB)
+ *   0x080a_0000  GICv3 redistributors (128 KiB per vCPU)
+ *   0x0900_0000  PL011 UART (4 KiB), SPI 1 (INTID 33)
+ *   0x4000_0000  RAM
+ *
+ * Boot (Linux Documentation/arch/arm64/booting.rst): the Image is placed
+ * at a 2 MiB aligned base plus its text_offset, the DTB and initrd above
+ * it; vCPU 0 starts at the Image with x0 = the DTB address, MMU and caches
+ * off; the others are off until the guest's PSCI CPU_ON.
+ */
+#ifndef VMMKIT_ARM64_VIRT_H
+#define VMMKIT_ARM64_VIRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vmmkit/chardev.h>
+#include <vmmkit/vm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ARM64_VIRT_GIC_DIST_BASE 0x08000000ull
+#define ARM64_VIRT_GIC_DIST_SIZE 0x00010000ull
+#define ARM64_VIRT_GIC_CPU_BASE 0x08010000ull
+#define ARM64_VIRT_GIC_CPU_SIZE 0x00002000ull
+#define ARM64_VIRT_GIC_REDIST_BASE 0x080a0000ull
+#define ARM64_VIRT_GIC_REDIST_SIZE_PER_CPU 0x20000ull
+#define ARM64_VIRT_GIC_REDIST_LIMIT 0x09000000ull /* redistributors end below the UART */
+#define ARM64_VIRT_UART_BASE 0x09000000ull
+#define ARM64_VIRT_UART_SIZE 0x00001000ull
+#define ARM64_VIRT_UART_INTID 33u
+#define ARM64_VIRT_RAM_BASE 0x40000000ull
+#define ARM64_VIRT_GIC_NR_IRQS 128u
+#define ARM64_VIRT_DEFAULT_CMDLINE "console=ttyAMA0"
+
+typedef struct arm64_virt_config {
+    const char *kernel;  /* path to an arm64 Image */
+    const char *initrd;  /* path or NULL */
+    const char *dtb;     /* path to a user DTB, or NULL to generate one */
+    const char *cmdline; /* kernel command line; NULL: ARM64_VIRT_DEFAULT_CMDLINE, or the
+                          * --dtb's own /chosen/bootargs */
+    uint64_t ram_size;
+    unsigned int cpus;
+    int gic_version; /* 0 = best available, 2 or 3 */
+    chardev_t *console; /* the PL011's host side */
+} arm64_virt_config_t;
+
+typedef struct arm64_virt arm64_virt_t;
+
+/*
+ * Check the files named in @cfg without touching the hypervisor: each is a
+ * readable regular file, the kernel is a valid arm64 Image, a user DTB is a
+ * valid FDT, and kernel + initrd + DTB fit in the RAM asked for.  Returns 0
+ * or a negative errno with a one-line message naming the problem in @err.
+ */
+int arm64_virt_check(const arm64_virt_config_t *cfg, char *err, size_t errlen);
+
+/*
+ * Create the VM and its devices.  The files named in @cfg are checked here
+ * (readable, a valid Image, everything fits in RAM) so errors come before
+ * anything runs.  On failure returns a negative errno and writes a one-line
+ * message naming the problem into @err.
+ */
+int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *err,
+                      size_t errlen);
+
+/*
+ * Load the images and the DTB into guest RAM and set the boot vCPU's
+ * registers.  Called for the first boot and again after every vm_reset()
+ * (the images are read from their files again).  Returns 0 or a negative
+ * errno with a message in @err.
+ */
+int arm64_virt_boot(arm64_virt_t *board, char *err, size_t errlen);
+
+/* The board's VM. */
+vm_t *arm64_virt_vm(arm64_virt_t *board);
+
+/* The GIC version in use (2 or 3). */
+int arm64_virt_gic_version(const arm64_virt_t *board);
+
+/* Destroy the VM and the devices (not the console chardev). */
+void arm64_virt_destroy(arm64_virt_t *board);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

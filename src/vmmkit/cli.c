@@ -1,0 +1,170 @@
+/*
+ * cli.c - parsing the vmmkit command line (see cli.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "vmmkit/cli.h"
+
+int cli_parse_size(const char *s, uint64_t bare_unit, uint64_t *out)
+{
+    uint64_t value = 0, unit = bare_unit;
+    const char *p = s;
+
+    if (!s || *s < '0' || *s > '9')
+        return -EINVAL;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (value > (UINT64_MAX - d) / 10)
+            return -ERANGE;
+        value = value * 10 + d;
+    }
+    if (*p) {
+        switch (*p) {
+        case 'k': case 'K': unit = 1ull << 10; break;
+        case 'm': case 'M': unit = 1ull << 20; break;
+        case 'g': case 'G': unit = 1ull << 30; break;
+        case 't': case 'T': unit = 1ull << 40; break;
+        case 'b': case 'B': unit = 1; break;
+        default: return -EINVAL;
+        }
+        p++;
+        if (unit != 1 && (strcasecmp(p, "ib") == 0 || strcasecmp(p, "b") == 0))
+            p += strlen(p);
+        if (*p)
+            return -EINVAL;
+    }
+    if (unit && value > UINT64_MAX / unit)
+        return -ERANGE;
+    *out = value * unit;
+    return 0;
+}
+
+static int usage_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+void cli_print_run_help(void *stream)
+{
+    fprintf((FILE *)stream,
+            "Usage: vmmkit run --kernel PATH [OPTIONS]\n"
+            "\n"
+            "Boot a Linux guest (an arm64 Image on an arm64 KVM host).\n"
+            "\n"
+            "Options:\n"
+            "  -k, --kernel PATH   the guest kernel (arm64 Image, uncompressed)\n"
+            "  -i, --initrd PATH   an initial ramdisk\n"
+            "  -d, --dtb PATH      a device tree blob to boot with instead of the\n"
+            "                      one vmmkit generates from the VM's layout\n"
+            "  -c, --cmdline STR   the kernel command line (default \"console=ttyAMA0\";\n"
+            "                      with --dtb, the DTB's own unless given)\n"
+            "  -m, --mem SIZE      guest RAM, e.g. 256M, 1G; a bare number is MiB\n"
+            "                      (default 256M)\n"
+            "  -n, --cpus N        number of vCPUs (default 1); secondaries start\n"
+            "                      through PSCI CPU_ON\n"
+            "      --gic VERSION   interrupt controller: auto (default), 2 or 3\n"
+            "      --no-reboot     exit 0 when the guest reboots, instead of\n"
+            "                      booting it again\n"
+            "      --stats         at exit, print exits by kind and the time from\n"
+            "                      start to the guest's first instruction\n"
+            "  -v, --verbose       more messages (repeat for debug)\n"
+            "  -h, --help          this text\n"
+            "\n"
+            "The console is a PL011 UART on stdin/stdout; when stdin is a terminal\n"
+            "it is put into raw mode: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
+            "\n"
+            "Exit status: 0 when the guest powers off (or reboots, with --no-reboot),\n"
+            "1 on an error while running, 2 on a usage error.\n");
+}
+
+int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t errlen)
+{
+    enum { OPT_GIC = 256, OPT_NO_REBOOT, OPT_STATS };
+    static const struct option longopts[] = {
+        {"kernel", required_argument, NULL, 'k'},
+        {"initrd", required_argument, NULL, 'i'},
+        {"dtb", required_argument, NULL, 'd'},
+        {"cmdline", required_argument, NULL, 'c'},
+        {"mem", required_argument, NULL, 'm'},
+        {"cpus", required_argument, NULL, 'n'},
+        {"gic", required_argument, NULL, OPT_GIC},
+        {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    memset(opts, 0, sizeof(*opts));
+    opts->mem_size = CLI_DEFAULT_MEM;
+    opts->cpus = 1;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":k:i:d:c:m:n:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k': opts->kernel = optarg; break;
+        case 'i': opts->initrd = optarg; break;
+        case 'd': opts->dtb = optarg; break;
+        case 'c': opts->cmdline = optarg; break;
+        case 'm': {
+            int r = cli_parse_size(optarg, 1ull << 20, &opts->mem_size);
+            if (r == -ERANGE || (r == 0 && opts->mem_size > CLI_MAX_MEM))
+                return usage_error(err, errlen, "--mem %s: too large (at most 1T)", optarg);
+            if (r)
+                return usage_error(err, errlen,
+                                   "--mem '%s' is not a size (use e.g. 256M, 1G, 512)", optarg);
+            if (opts->mem_size == 0)
+                return usage_error(err, errlen, "--mem must be more than 0");
+            break;
+        }
+        case 'n': {
+            char *end;
+            unsigned long n;
+            errno = 0;
+            n = strtoul(optarg, &end, 10);
+            if (errno || *end || end == optarg || optarg[0] == '-' || n < 1 || n > CLI_MAX_CPUS)
+                return usage_error(err, errlen, "--cpus '%s': must be a number from 1 to %u",
+                                   optarg, CLI_MAX_CPUS);
+            opts->cpus = (unsigned int)n;
+            break;
+        }
+        case OPT_GIC:
+            if (strcmp(optarg, "auto") == 0)
+                opts->gic_version = 0;
+            else if (strcmp(optarg, "2") == 0 || strcmp(optarg, "3") == 0)
+                opts->gic_version = optarg[0] - '0';
+            else
+                return usage_error(err, errlen, "--gic '%s': must be auto, 2 or 3", optarg);
+            break;
+        case OPT_NO_REBOOT: opts->no_reboot = true; break;
+        case OPT_STATS: opts->stats = true; break;
+        case 'v': opts->verbose++; break;
+        case 'h': return -1;
+        case ':':
+            return usage_error(err, errlen, "option %s needs a value", argv[optind - 1]);
+        default:
+            return usage_error(err, errlen, "unknown option '%s' (see vmmkit run --help)",
+                               argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error(err, errlen, "unexpected argument '%s' (see vmmkit run --help)",
+                           argv[optind]);
+    if (!opts->kernel)
+        return usage_error(err, errlen, "no kernel given: use --kernel PATH");
+    return 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * cli.h - the vmmkit program's command line.
+ *
+ * Parsing is separate from running so the unit tests can feed it argument
+ * vectors.  Exit codes: 0 success, 1 an error while running, 2 a usage
+ * error (what the user typed cannot mean anything).
+ */
+#ifndef VMMKIT_CLI_H
+#define VMMKIT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { EXIT_RUN_ERROR = 1, EXIT_USAGE = 2 };
+
+typedef struct run_options {
+    const char *kernel;
+    const char *initrd;
+    const char *dtb;
+    const char *cmdline; /* NULL: the board's default */
+    uint64_t mem_size;
+    unsigned int cpus;
+    int gic_version; /* 0 = the best the host has, 2 or 3 = only that */
+    bool no_reboot;
+    bool stats;
+    int verbose;
+} run_options_t;
+
+/* Largest guest RAM and vCPU count the command line accepts. */
+#define CLI_MAX_MEM (1ull << 40)
+#define CLI_MAX_CPUS 512u
+#define CLI_DEFAULT_MEM (256ull << 20)
+
+/*
+ * Parse a size: a decimal number with an optional binary suffix K, M, G or
+ * T (case-insensitive, optionally followed by "iB" or "B").  A bare number
+ * is taken in @bare_unit bytes (MiB for --mem, as QEMU does).  Returns 0
+ * and stores the size, or -EINVAL (does not parse) / -ERANGE (overflows).
+ */
+int cli_parse_size(const char *s, uint64_t bare_unit, uint64_t *out);
+
+/*
+ * Parse "run"'s arguments (argv[0] is "run").  On success returns 0.  On a
+ * usage error writes a one-line message into @err and returns EXIT_USAGE.
+ * Returns -1 when help was asked for (the caller prints it and exits 0).
+ */
+int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t errlen);
+
+/* Print "run"'s usage text. */
+void cli_print_run_help(void *stream);
+
+#endif

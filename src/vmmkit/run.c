@@ -1,0 +1,186 @@
+/*
+ * run.c - "vmmkit run": boot one Linux guest on the console.
+ *
+ * Threads: main (sets up, then waits in vm_run), one per vCPU (the core's),
+ * the console input thread (the chardev's), and a signal thread that turns
+ * SIGINT/SIGTERM/SIGHUP into vm_request_stop().
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vmmkit/arm64_virt.h>
+#include <vmmkit/chardev.h>
+#include <vmmkit/log.h>
+#include <vmmkit/vm.h>
+
+#include "vmmkit/cli.h"
+#include "vmmkit/run.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void print_stats(vm_t *vm, uint64_t start_ns, unsigned int boots)
+{
+    uint64_t first = vm_first_entry_ns(vm), total = 0;
+
+    fprintf(stderr, "vmmkit: stats: boots %u, run time %.3f s\n", boots,
+            (double)(now_ns() - start_ns) / 1e9);
+    if (first)
+        fprintf(stderr, "vmmkit: stats: start to first guest instruction %.3f ms\n",
+                (double)(first - start_ns) / 1e6);
+    for (int k = 0; k < VM_EXIT_KIND_COUNT; k++)
+        total += vm_exit_count(vm, (vm_exit_kind_t)k);
+    fprintf(stderr, "vmmkit: stats: exits %llu", (unsigned long long)total);
+    for (int k = 0; k < VM_EXIT_KIND_COUNT; k++) {
+        uint64_t n = vm_exit_count(vm, (vm_exit_kind_t)k);
+        if (n)
+            fprintf(stderr, ", %s %llu", vm_exit_kind_name((vm_exit_kind_t)k),
+                    (unsigned long long)n);
+    }
+    fputc('\n', stderr);
+}
+
+/* Signals become a stop request, delivered by a thread of their own. */
+struct signal_watch {
+    pthread_t thread;
+    sigset_t set;
+    vm_t *vm;
+};
+
+static void *signal_thread(void *arg)
+{
+    struct signal_watch *sw = arg;
+    int sig;
+
+    for (;;) {
+        if (sigwait(&sw->set, &sig) != 0)
+            continue;
+        if (sig == SIGUSR2) /* our own wake-up at exit */
+            return NULL;
+        LOG_INFO("%s: stopping the VM", strsignal(sig));
+        vm_request_stop(sw->vm, VM_STOP_REQUESTED);
+    }
+}
+
+static void console_quit(void *opaque)
+{
+    struct signal_watch *sw = opaque;
+
+    if (sw->vm)
+        vm_request_stop(sw->vm, VM_STOP_REQUESTED);
+}
+
+static int run_vm(const run_options_t *o, uint64_t start_ns)
+{
+    char err[512] = "";
+    arm64_virt_config_t cfg = {
+        .kernel = o->kernel,
+        .initrd = o->initrd,
+        .dtb = o->dtb,
+        .cmdline = o->cmdline,
+        .ram_size = o->mem_size,
+        .cpus = o->cpus,
+        .gic_version = o->gic_version,
+    };
+    struct signal_watch sw = {.vm = NULL};
+    arm64_virt_t *board = NULL;
+    unsigned int boots = 0;
+    int status = EXIT_RUN_ERROR;
+    vm_t *vm;
+
+    /* Block the stop signals before any thread exists, so only the signal
+     * thread receives them. */
+    sigemptyset(&sw.set);
+    sigaddset(&sw.set, SIGINT);
+    sigaddset(&sw.set, SIGTERM);
+    sigaddset(&sw.set, SIGHUP);
+    sigaddset(&sw.set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
+
+    cfg.console = chardev_stdio_open(STDIN_FILENO, STDOUT_FILENO);
+    if (!cfg.console) {
+        LOG_ERR("cannot open the console: %s", strerror(errno));
+        return EXIT_RUN_ERROR;
+    }
+    chardev_set_quit_handler(cfg.console, console_quit, &sw);
+    if (arm64_virt_create(&cfg, &board, err, sizeof(err)) < 0) {
+        chardev_close(cfg.console);
+        LOG_ERR("%s", err);
+        return EXIT_RUN_ERROR;
+    }
+    vm = arm64_virt_vm(board);
+    sw.vm = vm;
+    if (pthread_create(&sw.thread, NULL, signal_thread, &sw) != 0) {
+        LOG_ERR("cannot start the signal thread");
+        goto out;
+    }
+
+    for (;;) {
+        vm_stop_reason_t why;
+
+        if (arm64_virt_boot(board, err, sizeof(err)) < 0) {
+            LOG_ERR("%s", err);
+            break;
+        }
+        boots++;
+        why = vm_run(vm);
+        if (why == VM_STOP_POWEROFF || why == VM_STOP_REQUESTED) {
+            LOG_INFO("guest %s", why == VM_STOP_POWEROFF ? "powered off" : "stopped");
+            status = 0;
+            break;
+        }
+        if (why == VM_STOP_RESET && o->no_reboot) {
+            LOG_INFO("guest rebooted; exiting (--no-reboot)");
+            status = 0;
+            break;
+        }
+        if (why != VM_STOP_RESET) {
+            LOG_ERR("the VM stopped on an error");
+            break;
+        }
+        LOG_INFO("guest rebooted; booting it again");
+        if (vm_reset(vm) < 0) {
+            LOG_ERR("cannot reset the VM");
+            break;
+        }
+    }
+    pthread_kill(sw.thread, SIGUSR2);
+    pthread_join(sw.thread, NULL);
+out:
+    if (o->stats)
+        print_stats(vm, start_ns, boots);
+    arm64_virt_destroy(board);
+    chardev_close(cfg.console);
+    return status;
+}
+
+int vmmkit_run_main(int argc, char **argv)
+{
+    uint64_t start_ns = now_ns();
+    run_options_t opts;
+    char err[512] = "";
+    int r = cli_parse_run(argc, argv, &opts, err, sizeof(err));
+
+    if (r < 0) {
+        cli_print_run_help(stdout);
+        return 0;
+    }
+    if (r) {
+        fprintf(stderr, "vmmkit: error: %s\n", err);
+        return r;
+    }
+    vmm_log_set_level(opts.verbose >= 2 ? LOG_LEVEL_DEBUG
+                      : opts.verbose   ? LOG_LEVEL_INFO
+                                       : LOG_LEVEL_WARN);
+    return run_vm(&opts, start_ns);
+}
