@@ -80,6 +80,7 @@ static void console_quit(void *opaque)
         vm_request_stop(sw->vm, VM_STOP_REQUESTED);
 }
 
+#ifdef VMMKIT_ARCH_arm64
 static int run_vm(const run_options_t *o, uint64_t start_ns)
 {
     char err[512] = "";
@@ -159,10 +160,39 @@ static int run_vm(const run_options_t *o, uint64_t start_ns)
 out:
     if (o->stats)
         print_stats(vm, start_ns, boots);
+    chardev_close(cfg.console); /* stops input before the UART goes away */
     arm64_virt_destroy(board);
-    chardev_close(cfg.console);
     return status;
 }
+
+#else
+/*
+ * KVM runs guests of the host's own architecture.  The files are still
+ * checked, so every input error reads the same on every host.
+ */
+static int run_vm(const run_options_t *o, uint64_t start_ns)
+{
+    arm64_virt_config_t cfg = {
+        .kernel = o->kernel,
+        .initrd = o->initrd,
+        .dtb = o->dtb,
+        .cmdline = o->cmdline,
+        .ram_size = o->mem_size,
+        .cpus = o->cpus,
+        .gic_version = o->gic_version,
+    };
+    char err[512] = "";
+
+    (void)start_ns;
+    if (arm64_virt_check(&cfg, err, sizeof(err)) < 0) {
+        LOG_ERR("%s", err);
+        return EXIT_RUN_ERROR;
+    }
+    LOG_ERR("this host is not arm64: KVM runs only guests of the host's own architecture (use "
+            "sim/arm64, or an arm64 KVM host)");
+    return EXIT_RUN_ERROR;
+}
+#endif
 
 int vmmkit_run_main(int argc, char **argv)
 {

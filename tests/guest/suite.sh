@@ -1,0 +1,214 @@
+#!/bin/sh
+# Guest integration tests, run inside the simulated arm64 KVM host (busybox
+# sh) by tests/guest/run: each test boots Debian's arm64 kernel under KVM
+# with vmmkit and checks what the guest reports.
+#
+#   suite.sh WORKDIR KERNEL_VERSION [FILTER]
+#
+# WORKDIR holds Image and initrd and takes each test's output.  FILTER is a
+# substring of the test names to run.  Ends with "N passed, N failed".
+work=$1
+kver=$2
+filter=${3:-}
+K=$work/Image
+I=$work/initrd
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
+passed=0
+failed=0
+out=$work/out
+
+note() { echo "  $*"; }
+
+# run_test NAME FN: run FN, count and report.
+run_test() {
+    case $1 in *"$filter"*) ;; *) return 0 ;; esac
+    echo "--- $1"
+    if "$2"; then
+        passed=$((passed + 1))
+        echo "PASS $1"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $1"
+        if [ -f "$out" ]; then
+            echo "  last output:"
+            tail -n 15 "$out" | sed 's/^/  | /'
+        fi
+    fi
+}
+
+# vmm [ARGS...]: run vmmkit with a time limit, stdin from /dev/null, output in $out.
+# Sets $rc.
+vmm() {
+    timeout "$BOOT_TIMEOUT" vmmkit run "$@" </dev/null >"$out" 2>&1
+    rc=$?
+}
+
+# guest_run CMD [VMM ARGS...]: boot the guest, run CMD in it, power off.
+guest_run() {
+    cmd=$1
+    shift
+    vmm --kernel "$K" --initrd "$I" --cmdline "console=ttyAMA0 quiet vmmkit.run=\"$cmd\"" "$@"
+}
+
+expect_rc() {
+    [ "$rc" -eq "$1" ] && return 0
+    note "exit status $rc, expected $1"
+    return 1
+}
+
+expect_out() {
+    grep -q -e "$1" "$out" && return 0
+    note "no '$1' in the output"
+    return 1
+}
+
+t_kernel_version() {
+    guest_run "echo kver=\$(uname -r)"
+    expect_rc 0 && expect_out "kver=$kver" && expect_out "vmmkit-guest: exit status 0"
+}
+
+t_memory() {
+    guest_run "grep MemTotal /proc/meminfo" --mem 300M
+    expect_rc 0 || return 1
+    kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB.*/\1/p' "$out" | head -n 1)
+    note "--mem 300M: guest MemTotal ${kb:-?} kB"
+    # The kernel keeps some for itself; it may never see more than given.
+    [ -n "$kb" ] && [ "$kb" -le $((300 * 1024)) ] && [ "$kb" -ge $((240 * 1024)) ]
+}
+
+t_two_cpus() {
+    guest_run "echo cpus=\$(nproc) online=\$(cat /sys/devices/system/cpu/online)" --cpus 2
+    expect_rc 0 && expect_out "cpus=2 online=0-1"
+}
+
+t_poweroff_exit0() {
+    guest_run "poweroff -f"
+    expect_rc 0
+}
+
+t_reboot_no_reboot() {
+    guest_run "reboot -f" --no-reboot
+    expect_rc 0 && expect_out "vmmkit-guest: init reached"
+}
+
+# An interactive session through a fifo: wait_for PATTERN [SECONDS].
+wait_for() {
+    n=0
+    while ! grep -q -e "$1" "$out" 2>/dev/null; do
+        n=$((n + 1))
+        if [ $n -gt $((${2:-$BOOT_TIMEOUT} * 5)) ]; then
+            note "timed out waiting for '$1'"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+start_interactive() {
+    rm -f "$work/in"
+    mkfifo "$work/in"
+    timeout "$BOOT_TIMEOUT" vmmkit run --kernel "$K" --initrd "$I" "$@" <"$work/in" >"$out" 2>&1 &
+    vmm_pid=$!
+    exec 3>"$work/in"
+}
+
+finish_interactive() {
+    exec 3>&-
+    wait "$vmm_pid"
+    rc=$?
+}
+
+t_stdin_command() {
+    start_interactive --cmdline "console=ttyAMA0 quiet"
+    ok=0
+    wait_for "guest# " && printf 'echo answer=$((6*7))\n' >&3 && wait_for "answer=42" 30 &&
+        printf 'poweroff\n' >&3 && ok=1
+    finish_interactive
+    [ $ok = 1 ] && expect_rc 0
+}
+
+t_reboot_boots_again() {
+    start_interactive --cmdline "console=ttyAMA0 quiet"
+    ok=0
+    if wait_for "guest# " && printf 'reboot\n' >&3; then
+        n=0
+        while [ "$(grep -c 'vmmkit-guest: init reached' "$out")" -lt 2 ]; do
+            n=$((n + 1))
+            [ $n -gt $((BOOT_TIMEOUT * 5)) ] && break
+            sleep 0.2
+        done
+        [ "$(grep -c 'vmmkit-guest: init reached' "$out")" -ge 2 ] && ok=1
+        # the second boot's shell takes the poweroff
+        sleep 1
+        wait_for "guest# " && printf 'poweroff\n' >&3
+    fi
+    finish_interactive
+    [ $ok = 1 ] || note "no second boot"
+    [ $ok = 1 ] && expect_rc 0
+}
+
+# Bad input: each gets a one-line error naming the problem and its exit code.
+bad() {
+    want_rc=$1
+    want_msg=$2
+    shift 2
+    vmm "$@"
+    if [ "$rc" -ne "$want_rc" ]; then
+        note "vmmkit run $*: exit $rc, expected $want_rc"
+        return 1
+    fi
+    if ! grep -q -e "$want_msg" "$out"; then
+        note "vmmkit run $*: message lacks '$want_msg'"
+        return 1
+    fi
+    if [ "$(wc -l <"$out")" -ne 1 ]; then
+        note "vmmkit run $*: not one line"
+        return 1
+    fi
+}
+
+t_bad_inputs() {
+    head -c 32 "$K" >"$work/short"
+    head -c 1048576 /dev/urandom >"$work/random"
+    r=0
+    bad 1 "--kernel /nonexistent: No such file" --kernel /nonexistent || r=1
+    bad 1 "--kernel $work: not a regular file" --kernel "$work" || r=1
+    bad 1 "--kernel $work/random: " --kernel "$work/random" || r=1
+    bad 1 "--kernel $work/short: truncated" --kernel "$work/short" || r=1
+    bad 1 "--initrd /nonexistent: No such file" --kernel "$K" --initrd /nonexistent || r=1
+    bad 1 "--dtb $work/random: not a device tree" --kernel "$K" --dtb "$work/random" || r=1
+    bad 1 "--mem 16M is too small" --kernel "$K" --initrd "$I" --mem 16M || r=1
+    bad 2 "--mem '12Q' is not a size" --kernel "$K" --mem 12Q || r=1
+    bad 2 "--cpus '0'" --kernel "$K" --cpus 0 || r=1
+    bad 2 "unknown option" --kernel "$K" --frobnicate || r=1
+    bad 2 "no kernel given" || r=1
+    return $r
+}
+
+t_no_kvm() {
+    r=0
+    # /dev/kvm missing: a private /dev without it.
+    unshare -m sh -c "mount -t tmpfs none /dev && exec vmmkit run --kernel '$K'" \
+        </dev/null >"$out" 2>&1
+    rc=$?
+    expect_rc 1 && expect_out "/dev/kvm: not found" || r=1
+    # /dev/kvm refusing: something that is not KVM in its place.
+    unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec vmmkit run --kernel '$K'" \
+        </dev/null >"$out" 2>&1
+    rc=$?
+    expect_rc 1 && expect_out "/dev/kvm" || r=1
+    return $r
+}
+
+echo "vmmkit guest tests: $(uname -r) host, guest kernel $kver"
+run_test kernel-version t_kernel_version
+run_test memory-300M t_memory
+run_test cpus-2 t_two_cpus
+run_test poweroff-exit-0 t_poweroff_exit0
+run_test reboot-no-reboot t_reboot_no_reboot
+run_test stdin-command t_stdin_command
+run_test reboot-boots-again t_reboot_boots_again
+run_test bad-inputs t_bad_inputs
+run_test no-kvm t_no_kvm
+echo "guest: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
