@@ -36,7 +36,7 @@ guest: setup
 # arm64 KVM host.  Quit the guest with "poweroff" (or Ctrl-A x).
 demo: build guest
 	@eval "$$(guest/fetch-assets --print)" && \
-	    VMMKIT_BIN=$(BUILD_ARM64)/vmmkit sim/arm64 --share "$(CACHE)" -- \
+	    VMMKIT_BIN=$(BUILD_ARM64)/vmmkit sim/arm64 -- \
 	    vmmkit run --kernel "$$GUEST_KERNEL" --initrd "$$GUEST_INITRD" --mem 512M --cpus 2
 
 unit: native

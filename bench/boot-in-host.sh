@@ -1,8 +1,10 @@
 #!/bin/sh
 # The part of bench/boot that runs inside the simulated host (busybox sh).
-#   boot-in-host.sh WORKDIR RUNS
-work=$1
-runs=$2
+#   boot-in-host.sh KERNEL INITRD RUNS
+K=$1
+I=$2
+runs=$3
+work=$(mktemp -d)
 out=$work/out
 
 # uptime_ms: the host's monotonic clock, in milliseconds (10 ms resolution).
@@ -20,7 +22,7 @@ while [ "$i" -le "$runs" ]; do
     rm -f "$work/in"
     mkfifo "$work/in"
     t0=$(uptime_ms)
-    vmmkit run --kernel "$work/Image" --initrd "$work/initrd" --stats \
+    vmmkit run --kernel "$K" --initrd "$I" --stats \
         --cmdline "console=ttyAMA0 quiet" <"$work/in" >"$out" 2>&1 &
     pid=$!
     exec 3>"$work/in"

@@ -29,6 +29,7 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+#ifdef VMMKIT_ARCH_arm64
 static void print_stats(vm_t *vm, uint64_t start_ns, unsigned int boots)
 {
     uint64_t first = vm_first_entry_ns(vm), total = 0;
@@ -80,7 +81,6 @@ static void console_quit(void *opaque)
         vm_request_stop(sw->vm, VM_STOP_REQUESTED);
 }
 
-#ifdef VMMKIT_ARCH_arm64
 static int run_vm(const run_options_t *o, uint64_t start_ns)
 {
     char err[512] = "";
@@ -209,8 +209,8 @@ int vmmkit_run_main(int argc, char **argv)
         fprintf(stderr, "vmmkit: error: %s\n", err);
         return r;
     }
-    vmm_log_set_level(opts.verbose >= 2 ? LOG_LEVEL_DEBUG
-                      : opts.verbose   ? LOG_LEVEL_INFO
-                                       : LOG_LEVEL_WARN);
+    vmm_log_set_level(opts.verbose >= 2 ? VMM_LOG_DEBUG
+                      : opts.verbose   ? VMM_LOG_INFO
+                                       : VMM_LOG_WARN);
     return run_vm(&opts, start_ns);
 }

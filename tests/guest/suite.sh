@@ -3,15 +3,15 @@
 # sh) by tests/guest/run: each test boots Debian's arm64 kernel under KVM
 # with vmmkit and checks what the guest reports.
 #
-#   suite.sh WORKDIR KERNEL_VERSION [FILTER]
+#   suite.sh KERNEL INITRD KERNEL_RELEASE [FILTER]
 #
-# WORKDIR holds Image and initrd and takes each test's output.  FILTER is a
-# substring of the test names to run.  Ends with "N passed, N failed".
-work=$1
-kver=$2
-filter=${3:-}
-K=$work/Image
-I=$work/initrd
+# FILTER is a substring of the test names to run.  Ends with
+# "N passed, N failed".
+K=$1
+I=$2
+kver=$3
+filter=${4:-}
+work=$(mktemp -d)
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
 passed=0
 failed=0

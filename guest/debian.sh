@@ -1,0 +1,180 @@
+# Helpers that turn Debian arm64 packages into boot assets: a kernel Image
+# and a busybox initramfs with a chosen set of kernel modules.  Sourced (after
+# scripts/lib.sh) by guest/fetch-assets, sim/host-assets and sim/arm64.
+
+# apt_memo NAME CMD...: the output of CMD, an apt-cache query, run once per
+# state of apt's package lists and then read from the cache (apt-cache takes
+# over a second a call here; a cached guest/fetch-assets should not).
+apt_memo() {
+    local name=$1 sig dir; shift
+    sig=$(stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* 2>/dev/null | sha256sum | cut -c1-16)
+    dir=$(vmmkit_cache)/apt-memo/$sig
+    if [[ ! -f $dir/$name ]]; then
+        mkdir -p "$dir"
+        "$@" > "$dir/$name.$$" 2>/dev/null || true
+        mv "$dir/$name.$$" "$dir/$name"
+        find "${dir%/*}" -mindepth 1 -maxdepth 1 ! -path "$dir" -exec rm -rf {} +
+    fi
+    cat "$dir/$name"
+}
+
+# deb_candidate PKG: the version of PKG:arm64 that apt would fetch.  Refreshes
+# the package lists once if apt does not know the package yet.
+deb_candidate() {
+    local pkg=$1 v
+    v=$(apt_memo "policy-$pkg" apt-cache policy "$pkg:arm64" | awk '/Candidate:/ {print $2}')
+    if [[ -z $v || $v == "(none)" ]]; then
+        dpkg --print-foreign-architectures | grep -qx arm64 \
+            || die "dpkg does not know the arm64 architecture: run scripts/setup first"
+        log "apt does not know $pkg:arm64 yet: running apt-get update"
+        as_root apt-get update -q >/dev/null || warn "apt-get update reported errors (continuing)"
+        v=$(apt_memo "policy-$pkg" apt-cache policy "$pkg:arm64" | awk '/Candidate:/ {print $2}')
+    fi
+    [[ -n $v && $v != "(none)" ]] || die "no arm64 package $pkg in the apt sources"
+    echo "$v"
+}
+
+# deb_kernel_pkg META: the versioned linux-image package that a kernel
+# meta-package (linux-image-cloud-arm64, linux-image-arm64) currently means.
+deb_kernel_pkg() {
+    local meta=$1 pkg
+    deb_candidate "$meta" >/dev/null
+    pkg=$(apt_memo "depends-$meta" apt-cache depends "$meta:arm64" |
+          awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {sub(/:arm64$/, "", $2); print $2; exit}')
+    [[ -n $pkg ]] || die "cannot tell which kernel package $meta:arm64 depends on"
+    echo "$pkg"
+}
+
+# deb_extract DIR PKG=VERSION...: downloads the given arm64 packages into a
+# fresh DIR and unpacks them all into DIR/root.
+deb_extract() {
+    local dir=$1 deb; shift
+    mkdir -p "$dir/root"
+    chmod 777 "$dir"     # apt-get download runs as the unprivileged _apt user
+    (cd "$dir" && apt-get download -q "${@/=/:arm64=}" >/dev/null 2>"$dir/apt.log") \
+        || { cat "$dir/apt.log" >&2; die "apt-get download failed: $*"; }
+    for deb in "$dir"/*.deb; do
+        dpkg-deb -x "$deb" "$dir/root"
+    done
+}
+
+# kernel_install SRC KREL DEST: copies the kernel of release KREL from the
+# unpacked package tree SRC to DEST, checking that it is an arm64 Image
+# (QEMU and vmmkit load it as is, not a compressed vmlinuz).
+kernel_install() {
+    local img=$1/boot/vmlinuz-$2
+    [[ -f $img ]] || die "no $img in the kernel package"
+    [[ $(dd if="$img" bs=1 skip=56 count=4 status=none) == ARMd ]] \
+        || die "$img is not an uncompressed arm64 Image"
+    cp "$img" "$3"
+}
+
+# mod_stage SRC KVER DEST MODULE...: copies the named modules of kernel KVER
+# and every module they depend on from the unpacked package tree SRC into
+# the initramfs tree DEST, then indexes them there so that busybox modprobe
+# can load them by name.  Names are module names ('-' and '_' alike); a
+# module the kernel has built in is skipped, an unknown one is reported.
+# Prints the names of the requested modules that were staged.
+mod_stage() {
+    local root=$1 kver=$2 dest=$3; shift 3
+    local src=$root/lib/modules/$kver
+    local -A path_of=() deps_of=() staged=()
+    local line file name
+
+    # The package ships no modules.dep: build one in the unpacked tree.
+    [[ -f $src/modules.dep ]] || depmod -b "$root" "$kver" || die "depmod failed for $kver"
+    while IFS= read -r line; do
+        file=${line%%:*}
+        name=${file##*/}; name=${name%%.ko*}; name=${name//-/_}
+        path_of[$name]=$file
+        deps_of[$file]=${line#*:}
+    done < "$src/modules.dep"
+
+    stage_file() {  # a module file, after the files it depends on
+        local f=$1 d
+        [[ -n ${staged[$f]:-} ]] && return
+        staged[$f]=1
+        for d in ${deps_of[$f]}; do stage_file "$d"; done
+        mkdir -p "$dest/lib/modules/$kver/${f%/*}"
+        cp "$src/$f" "$dest/lib/modules/$kver/$f"
+    }
+    for name in "$@"; do
+        name=${name//-/_}
+        if [[ -n ${path_of[$name]:-} ]]; then
+            stage_file "${path_of[$name]}"
+            echo "$name"
+        elif ! sed 's/-/_/g' "$src/modules.builtin" | grep -q "/$name\.ko$"; then
+            warn "kernel $kver has no module $name (neither modular nor built in)"
+        fi
+    done
+    unset -f stage_file
+
+    cp "$src"/modules.{builtin,builtin.modinfo,order} "$dest/lib/modules/$kver/"
+    depmod -b "$dest" "$kver" || die "depmod failed in $dest"
+    # busybox modprobe reads the text indexes only.
+    rm -f "$dest/lib/modules/$kver"/*.bin
+}
+
+# busybox_stage SRC DEST: puts the static arm64 busybox from the unpacked
+# busybox-static tree SRC into DEST/bin.  The applet links cannot be made
+# here (the binary does not run on the build machine): each /init makes them
+# at boot with `busybox --install -s`, which keeps the files already there.
+# Our /init is a shell, which cannot serve the signal that busybox's
+# poweroff, reboot and halt send to PID 1: these three act at once instead.
+busybox_stage() {
+    mkdir -p "$2/bin" "$2/sbin" "$2/usr/bin" "$2/usr/sbin"
+    install -m 0755 "$1/bin/busybox" "$2/bin/busybox"
+    ln -sf busybox "$2/bin/sh"
+    printf '#!/bin/sh\nsync\nexec /bin/busybox "${0##*/}" -f\n' > "$2/sbin/poweroff"
+    chmod 0755 "$2/sbin/poweroff"
+    ln -sf poweroff "$2/sbin/reboot"
+    ln -sf poweroff "$2/sbin/halt"
+}
+
+# cpio_pack DIR: writes DIR's contents to stdout as a newc cpio archive, all
+# files owned by root, in a stable order.
+cpio_pack() {
+    (cd "$1" && find . -mindepth 1 | LC_ALL=C sort |
+        cpio -o -H newc -R 0:0 --reproducible --quiet)
+}
+
+# initramfs_tree SRC TREE INIT PROMPT: lays out in TREE what the guest
+# and host initramfs share: busybox from the unpacked packages in SRC, INIT
+# as /init, a root user and the shell prompt PROMPT.  Modules come after.
+initramfs_tree() {
+    local src=$1 tree=$2
+    mkdir -p "$tree"/{dev,proc,sys,tmp,run,root,mnt,etc}
+    busybox_stage "$src" "$tree"
+    install -m 0755 "$3" "$tree/init"
+    printf 'root:x:0:0:root:/root:/bin/sh\n' > "$tree/etc/passwd"
+    printf 'root:x:0:\n' > "$tree/etc/group"
+    printf "PS1='%s'\n" "$4" > "$tree/etc/profile"
+}
+
+# cached_build DIR STAMP BUILDER: makes sure DIR holds assets built for
+# STAMP (package versions and recipe).  If not, runs `BUILDER WORK OUT` with
+# a scratch directory WORK and an empty OUT whose contents become DIR.  Other
+# directories beside DIR (older versions) are removed.
+cached_build() {
+    local dir=$1 stamp=$2 builder=$3 top=${1%/*} work
+    mkdir -p "$top"
+    (
+        flock 9     # one builder at a time; the others then find its result
+        [[ $(cat "$dir/stamp" 2>/dev/null) == "$stamp" ]] && exit 0
+        log "building ${dir#"$(vmmkit_cache)"/}: $stamp"
+        work=$(mktemp -d "$top/.build.XXXXXX")
+        trap 'rm -rf "$work"' EXIT
+        mkdir "$work/out"
+        "$builder" "$work" "$work/out"
+        echo "$stamp" > "$work/out/stamp"
+        rm -rf "$dir" && mv "$work/out" "$dir"
+        find "$top" -mindepth 1 -maxdepth 1 ! -name .lock ! -path "$dir" ! -path "$work" \
+            -exec rm -rf {} +
+    ) 9>"$top/.lock"
+}
+
+# recipe_hash FILE...: a short digest of the files that define an asset, so
+# that editing them invalidates the cached result.
+recipe_hash() {
+    cat "$@" | sha256sum | cut -c1-16
+}

@@ -1,0 +1,160 @@
+/*
+ * arm64.c - arm64 VM and vCPU set-up over the backend (see vmmkit/arm64.h).
+ * Built on every host; empty unless VMMKIT_ARCH_arm64.
+ */
+#ifdef VMMKIT_ARCH_arm64
+
+#include <errno.h>
+#include <string.h>
+
+#include <vmmkit/arm64.h>
+#include <vmmkit/guest_memory.h>
+#include <vmmkit/log.h>
+
+#include "core/vm_priv.h"
+
+/* MPIDR_EL1 affinity fields (Arm ARM D19.2.x): Aff0-Aff2 in bits 0-23, Aff3 in 32-39. */
+#define MPIDR_AFF_MASK 0xff00ffffffull
+
+int vm_arm64_gic_supported(vm_t *vm, int version)
+{
+    if (!vm || (version != 2 && version != 3)) {
+        return -EINVAL;
+    }
+    if (!HV_HAS(vm, arm64_gic_supported)) {
+        return -EOPNOTSUPP;
+    }
+    return vm->hv->arm64_gic_supported(vm->hv_vm, version);
+}
+
+/* Reserve one GIC frame; NULL (logged) when it collides. */
+static vm_memory_reservation_t *reserve_frame(vm_t *vm, uint64_t base, uint64_t size,
+                                              const char *what)
+{
+    vm_memory_reservation_t *r = vm_reserve_memory_at(vm, base, size, NULL, NULL);
+    if (!r) {
+        LOG_ERR("%s: GIC %s at %#lx-%#lx: %s", vm->name, what, (unsigned long)base,
+                (unsigned long)(base + size - 1),
+                errno == EEXIST ? "overlaps another reservation" : strerror(errno));
+    }
+    return r;
+}
+
+int vm_arm64_gic_create(vm_t *vm, vm_arm64_gic_t *gic)
+{
+    vm_memory_reservation_t *dist = NULL, *other = NULL;
+    int rc, version;
+
+    if (!vm || !gic) {
+        return -EINVAL;
+    }
+    if (gic->version != 0 && gic->version != 2 && gic->version != 3) {
+        LOG_ERR("%s: GIC version %d: use 0 (auto), 2 or 3", vm->name, gic->version);
+        return -EINVAL;
+    }
+    if (gic->nr_irqs < 64 || gic->nr_irqs > 1024 || gic->nr_irqs % 32) {
+        LOG_ERR("%s: GIC nr_irqs %u: must be 64..1024 in steps of 32", vm->name, gic->nr_irqs);
+        return -EINVAL;
+    }
+    if (vm->nr_vcpus == 0) {
+        LOG_ERR("%s: create the vCPUs before the GIC", vm->name);
+        return -EINVAL;
+    }
+    if (!HV_HAS(vm, arm64_gic_create)) {
+        return -EOPNOTSUPP;
+    }
+    version = gic->version;
+    if (version == 0) {
+        version = vm_arm64_gic_supported(vm, 3) == 1 ? 3 : 2;
+    }
+    if (version == 2 && vm->nr_vcpus > 8) {
+        LOG_ERR("%s: a GICv2 serves at most 8 vCPUs, not %u", vm->name, vm->nr_vcpus);
+        return -EINVAL;
+    }
+
+    if (!(dist = reserve_frame(vm, gic->dist_base, VM_ARM64_GIC_DIST_SIZE, "distributor"))) {
+        return -errno;
+    }
+    if (version == 3) {
+        other = reserve_frame(vm, gic->redist_base,
+                              (uint64_t)VM_ARM64_GIC_REDIST_SIZE_PER_CPU * vm->nr_vcpus,
+                              "redistributors");
+    } else {
+        other = reserve_frame(vm, gic->cpu_base, VM_ARM64_GIC_CPU_SIZE, "CPU interface");
+    }
+    if (!other) {
+        rc = -errno;
+        goto err;
+    }
+    vm_arm64_gic_t want = *gic;
+    want.version = version;
+    rc = vm->hv->arm64_gic_create(vm->hv_vm, &want, vm->nr_vcpus);
+    if (rc < 0) {
+        LOG_ERR("%s: creating the in-kernel GICv%d: %s", vm->name, version, strerror(-rc));
+        goto err;
+    }
+    gic->version = want.version;
+    LOG_DEBUG("%s: GICv%d with %u interrupts, distributor at %#lx", vm->name, gic->version,
+              gic->nr_irqs, (unsigned long)gic->dist_base);
+    return 0;
+
+err:
+    if (other) {
+        vm_free_reserved_memory(vm, other);
+    }
+    vm_free_reserved_memory(vm, dist);
+    return rc;
+}
+
+int vm_vcpu_arm64_get_reg(vm_vcpu_t *vcpu, vm_arm64_reg_t reg, uint64_t *value)
+{
+    if (!vcpu || !value || (unsigned int)reg >= VM_ARM64_REG_COUNT) {
+        return -EINVAL;
+    }
+    if (!HV_HAS(vcpu->vm, arm64_get_reg)) {
+        return -EOPNOTSUPP;
+    }
+    return vcpu->vm->hv->arm64_get_reg(vcpu->hv, reg, value);
+}
+
+int vm_vcpu_arm64_set_reg(vm_vcpu_t *vcpu, vm_arm64_reg_t reg, uint64_t value)
+{
+    if (!vcpu || (unsigned int)reg >= VM_ARM64_REG_COUNT || reg == VM_ARM64_REG_MPIDR_EL1) {
+        return -EINVAL;
+    }
+    if (!HV_HAS(vcpu->vm, arm64_set_reg)) {
+        return -EOPNOTSUPP;
+    }
+    return vcpu->vm->hv->arm64_set_reg(vcpu->hv, reg, value);
+}
+
+int vm_vcpu_arm64_set_boot_regs(vm_vcpu_t *vcpu, uint64_t pc, uint64_t x0)
+{
+    /* Linux arm64 booting.rst: x0 = DTB physical address, x1..x3 = 0 (reserved). */
+    int rc = vm_vcpu_arm64_set_reg(vcpu, VM_ARM64_REG_PC, pc);
+    if (rc == 0) {
+        rc = vm_vcpu_arm64_set_reg(vcpu, VM_ARM64_REG_X0, x0);
+    }
+    for (int i = 1; rc == 0 && i <= 3; i++) {
+        rc = vm_vcpu_arm64_set_reg(vcpu, (vm_arm64_reg_t)(VM_ARM64_REG_X0 + i), 0);
+    }
+    if (rc < 0) {
+        LOG_ERR("%s: setting the boot registers of vcpu%u: %s", vcpu->vm->name, vcpu->id,
+                strerror(-rc));
+    }
+    return rc;
+}
+
+uint64_t vm_vcpu_arm64_mpidr(vm_vcpu_t *vcpu)
+{
+    uint64_t mpidr;
+    int rc = vm_vcpu_arm64_get_reg(vcpu, VM_ARM64_REG_MPIDR_EL1, &mpidr);
+    if (rc < 0) {
+        LOG_ERR("%s: reading MPIDR_EL1 of vcpu%u: %s", vcpu ? vcpu->vm->name : "?",
+                vcpu ? vcpu->id : 0, strerror(-rc));
+        return UINT64_MAX;
+    }
+    return mpidr & MPIDR_AFF_MASK;
+}
+
+#endif /* VMMKIT_ARCH_arm64 */
