@@ -10,9 +10,13 @@
  * fault accessors below (this is how MMIO devices are built).  Overlapping
  * reservations are refused.
  *
- * Lookups from an address to its reservation go through an interval tree.
- * Reservations are made before vm_run(); the tree is read-only while vCPUs
- * run, so the exit path takes no lock.
+ * Lookups from an address to its reservation go through an interval tree
+ * under a reader-writer lock: the exit path takes it shared (uncontended, a
+ * few tens of ns against a ~10 us exit).  Most reservations are made before
+ * vm_run(), but a fault callback may reserve, map or free while the VM runs
+ * (a guest moving a PCI BAR): callbacks run with the lock released.  A
+ * reservation freed while vCPUs run may still see a callback already in
+ * flight on another vCPU, so its cookie must outlive vm_run().
  *
  * All other code reaches guest RAM only through gpa_to_hva() and
  * vm_guest_read()/vm_guest_write(), which refuse any range not wholly
@@ -47,11 +51,13 @@ typedef enum memory_fault_result {
  * Fault callback, libsel4vm's shape.
  * @addr: guest-physical address accessed; @len: access width in bytes
  * (1, 2, 4 or 8).  Direction and data go through is_vcpu_read_fault(),
- * get_vcpu_fault_data() and set_vcpu_fault_data().
+ * get_vcpu_fault_data() and set_vcpu_fault_data().  An access is passed on
+ * only when it lies wholly inside the reservation.  Callbacks run on the
+ * vCPU threads, possibly on several at once: a device serialises its own
+ * state.  A read the callback does not answer returns 0.
  */
-typedef memory_fault_result_t (*memory_fault_callback_fn)(vm_t *vm, vm_vcpu_t *vcpu,
-                                                          uintptr_t addr, size_t len,
-                                                          void *cookie);
+typedef memory_fault_result_t (*memory_fault_callback_fn)(vm_t *vm, vm_vcpu_t *vcpu, uintptr_t addr,
+                                                          size_t len, void *cookie);
 
 /*
  * How a mapped reservation is backed.  The iterator given to
@@ -59,15 +65,19 @@ typedef memory_fault_result_t (*memory_fault_callback_fn)(vm_t *vm, vm_vcpu_t *v
  * reservation as one memory slot, where seL4 maps frame by frame).
  */
 typedef struct vm_memory_backing {
-    void *hva;      /* host mapping, at least the reservation's size, page aligned */
-    bool readonly;  /* guest writes trap to the fault callback instead */
+    void *hva;     /* host mapping, at least the reservation's size, page aligned */
+    bool readonly; /* guest writes trap to the fault callback instead */
 } vm_memory_backing_t;
 
 /* Fill @backing for reservation [@addr, @addr + @size).  Return 0 or -errno. */
 typedef int (*memory_map_iterator_fn)(uintptr_t addr, size_t size, vm_memory_backing_t *backing,
                                       void *cookie);
 
-/* Initialise the VM's guest-memory state.  Returns 0 or a negative errno. */
+/*
+ * Initialise the VM's guest-memory state.  vm_create() already does it; the
+ * call is kept for libsel4vm's order and is harmless.  Returns 0, or -EINVAL
+ * for a NULL @vm.
+ */
 int vm_memory_init(vm_t *vm);
 
 /*
@@ -82,8 +92,10 @@ vm_memory_reservation_t *vm_reserve_memory_at(vm_t *vm, uintptr_t addr, size_t s
 
 /*
  * Reserve @size bytes at an address chosen by the VMM, aligned to @align
- * (a power of two), from the VM's free device area (above RAM).  The chosen
- * address is stored in @addr.  NULL with errno on failure.
+ * (a power of two; 0 means the page size), from the VM's free device area:
+ * the window set with vm_memory_set_anon_window(), or by default the lowest
+ * free range above the highest RAM added so far.  The chosen address is
+ * stored in @addr.  NULL with errno = EINVAL or ENOMEM (no room) on failure.
  */
 vm_memory_reservation_t *vm_reserve_anon_memory(vm_t *vm, size_t size, size_t align,
                                                 memory_fault_callback_fn fault_callback,
@@ -96,6 +108,12 @@ vm_memory_reservation_t *vm_reserve_anon_memory(vm_t *vm, size_t size, size_t al
  */
 int vm_map_reservation(vm_t *vm, vm_memory_reservation_t *r, memory_map_iterator_fn map_iterator,
                        void *cookie);
+
+/*
+ * Set the window [@base, @base + @size) that vm_reserve_anon_memory() picks
+ * addresses from.  Returns 0 or -EINVAL (empty or wrapping window).
+ */
+int vm_memory_set_anon_window(vm_t *vm, uintptr_t base, size_t size);
 
 /* Unmap (if mapped) and release a reservation.  Returns 0 or -errno. */
 int vm_free_reserved_memory(vm_t *vm, vm_memory_reservation_t *r);
@@ -115,7 +133,10 @@ size_t vm_ram_size(const vm_t *vm);
 /*
  * Host pointer to guest-physical [@gpa, @gpa + @len), or NULL when any byte
  * of it is outside guest RAM (or the range wraps).  The only sanctioned way
- * to reach guest memory.
+ * to reach guest memory.  "Guest RAM" here is any writable mapped
+ * reservation (vm_ram_add() RAM, a shared region, a device window), and the
+ * range must lie wholly inside one of them; read-only mappings (a ROM) are
+ * refused so a guest-programmed DMA cannot write them.
  */
 void *gpa_to_hva(vm_t *vm, uint64_t gpa, size_t len);
 
@@ -123,9 +144,13 @@ void *gpa_to_hva(vm_t *vm, uint64_t gpa, size_t len);
 int vm_guest_write(vm_t *vm, uint64_t gpa, const void *src, size_t len);
 int vm_guest_read(vm_t *vm, uint64_t gpa, void *dst, size_t len);
 
-/* Fault accessors, valid inside a fault callback. */
+/*
+ * Fault accessors, valid inside a fault callback (outside one they return
+ * false / 0 and set nothing).  The data is the low get_vcpu_fault_size()
+ * bytes, zero-extended.
+ */
 bool is_vcpu_read_fault(vm_vcpu_t *vcpu);
-uint64_t get_vcpu_fault_data(vm_vcpu_t *vcpu);   /* value written by the guest */
+uint64_t get_vcpu_fault_data(vm_vcpu_t *vcpu);            /* value written by the guest */
 void set_vcpu_fault_data(vm_vcpu_t *vcpu, uint64_t data); /* value the guest reads */
 uintptr_t get_vcpu_fault_address(vm_vcpu_t *vcpu);
 size_t get_vcpu_fault_size(vm_vcpu_t *vcpu);

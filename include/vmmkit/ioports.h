@@ -3,9 +3,10 @@
  *
  * A port range is registered with in/out callbacks; a guest IN/OUT to a port
  * in the range calls them.  Ranges may not overlap.  Lookups go through an
- * interval tree; ranges are registered before vm_run().  An access to an
- * unregistered port reads all-ones and writes are dropped (as on a PC bus),
- * counted and logged at debug level.  On architectures without port I/O
+ * interval tree under a reader-writer lock; handlers run with it released.
+ * An access to an unregistered port reads all-ones and writes are dropped
+ * (as on a PC bus), counted and logged at debug level.  REP INS/OUTS call
+ * the handler once per element.  On architectures without port I/O
  * the registry exists but is never reached.
  */
 #ifndef VMMKIT_IOPORTS_H
@@ -43,8 +44,20 @@ typedef struct vm_ioport_interface {
     const char *desc; /* for logs; not copied */
 } vm_ioport_interface_t;
 
-/* Register a port range.  Returns 0, -EINVAL (start > end) or -EEXIST (overlap). */
+/*
+ * Register a port range.  Returns 0, -EINVAL (start > end), -EEXIST
+ * (overlap) or -ENOMEM.  A callback left NULL makes that direction behave as
+ * an unregistered port.  An access must lie wholly inside one range (a
+ * 4-byte access at the range's last port counts as unregistered).
+ */
 int vm_io_port_add_handler(vm_t *vm, vm_ioport_range_t range, vm_ioport_interface_t iface);
+
+/*
+ * Remove the range that starts at @start (for a device whose I/O BAR moves).
+ * A handler already running on another vCPU may still finish: the cookie must
+ * stay valid until vm_run() returns.  Returns 0 or -ENOENT.
+ */
+int vm_io_port_remove_handler(vm_t *vm, uint16_t start);
 
 #ifdef __cplusplus
 }

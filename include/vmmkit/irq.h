@@ -17,11 +17,24 @@
 extern "C" {
 #endif
 
-/* Set line @irq to @level (0 or 1).  Thread-safe.  Returns 0 or -errno. */
+/*
+ * Set line @irq to @level (0 or 1; any non-zero is 1).  Thread-safe.
+ * Returns 0, -EINVAL (no such line), -ENXIO (no interrupt controller: x86
+ * without vm_x86_create_irqchip(), arm64 before vm_arm64_gic_create()) or
+ * -errno.
+ */
 int vm_irq_set_level(vm_t *vm, uint32_t irq, int level);
 
 /* Pulse line @irq (raise then lower), for edge semantics.  Returns 0 or -errno. */
 int vm_irq_pulse(vm_t *vm, uint32_t irq);
+
+/*
+ * Deliver a message-signalled interrupt: the guest's write of @data to
+ * @addr (x86: the LAPIC MSI address window; arm64 needs a GIC ITS, which
+ * vmmkit does not create yet).  Thread-safe.  Returns 0, -EOPNOTSUPP or
+ * -errno.
+ */
+int vm_irq_msi(vm_t *vm, uint64_t addr, uint32_t data);
 
 #ifdef __cplusplus
 }

@@ -40,38 +40,16 @@ static vm_memory_reservation_t *reserve_frame(vm_t *vm, uint64_t base, uint64_t 
     return r;
 }
 
-int vm_arm64_gic_create(vm_t *vm, vm_arm64_gic_t *gic)
+/* Reserve the frames of GIC @version and create it; undoes the reservations on failure. */
+static int gic_try_create(vm_t *vm, vm_arm64_gic_t *gic, int version)
 {
-    vm_memory_reservation_t *dist = NULL, *other = NULL;
-    int rc, version;
+    vm_memory_reservation_t *dist, *other;
+    int rc;
 
-    if (!vm || !gic) {
-        return -EINVAL;
-    }
-    if (gic->version != 0 && gic->version != 2 && gic->version != 3) {
-        LOG_ERR("%s: GIC version %d: use 0 (auto), 2 or 3", vm->name, gic->version);
-        return -EINVAL;
-    }
-    if (gic->nr_irqs < 64 || gic->nr_irqs > 1024 || gic->nr_irqs % 32) {
-        LOG_ERR("%s: GIC nr_irqs %u: must be 64..1024 in steps of 32", vm->name, gic->nr_irqs);
-        return -EINVAL;
-    }
-    if (vm->nr_vcpus == 0) {
-        LOG_ERR("%s: create the vCPUs before the GIC", vm->name);
-        return -EINVAL;
-    }
-    if (!HV_HAS(vm, arm64_gic_create)) {
-        return -EOPNOTSUPP;
-    }
-    version = gic->version;
-    if (version == 0) {
-        version = vm_arm64_gic_supported(vm, 3) == 1 ? 3 : 2;
-    }
     if (version == 2 && vm->nr_vcpus > 8) {
         LOG_ERR("%s: a GICv2 serves at most 8 vCPUs, not %u", vm->name, vm->nr_vcpus);
         return -EINVAL;
     }
-
     if (!(dist = reserve_frame(vm, gic->dist_base, VM_ARM64_GIC_DIST_SIZE, "distributor"))) {
         return -errno;
     }
@@ -84,26 +62,73 @@ int vm_arm64_gic_create(vm_t *vm, vm_arm64_gic_t *gic)
     }
     if (!other) {
         rc = -errno;
-        goto err;
+        vm_free_reserved_memory(vm, dist);
+        return rc;
     }
     vm_arm64_gic_t want = *gic;
     want.version = version;
     rc = vm->hv->arm64_gic_create(vm->hv_vm, &want, vm->nr_vcpus);
     if (rc < 0) {
-        LOG_ERR("%s: creating the in-kernel GICv%d: %s", vm->name, version, strerror(-rc));
-        goto err;
+        vm_free_reserved_memory(vm, other);
+        vm_free_reserved_memory(vm, dist);
+        return rc;
     }
-    gic->version = want.version;
+    gic->version = version;
+    return 0;
+}
+
+int vm_arm64_gic_create(vm_t *vm, vm_arm64_gic_t *gic)
+{
+    int rc;
+
+    if (!vm || !gic) {
+        return -EINVAL;
+    }
+    if (gic->version != 0 && gic->version != 2 && gic->version != 3) {
+        LOG_ERR("%s: GIC version %d: use 0 (auto), 2 or 3", vm->name, gic->version);
+        return -EINVAL;
+    }
+    if (gic->nr_irqs < 64 || gic->nr_irqs > 1024 || gic->nr_irqs % 32) {
+        LOG_ERR("%s: GIC nr_irqs %u: must be 64..1024 in steps of 32", vm->name, gic->nr_irqs);
+        return -EINVAL;
+    }
+    /* Frame alignment the GIC architecture and KVM require (arm-vgic*.rst). */
+    if ((gic->dist_base & 0xffff) || (gic->version != 2 && (gic->redist_base & 0xffff)) ||
+        (gic->version != 3 && (gic->cpu_base & 0xfff))) {
+        LOG_ERR("%s: GIC frames must be 64 KiB aligned (CPU interface: 4 KiB): distributor "
+                "%#lx, redistributors %#lx, CPU interface %#lx",
+                vm->name, (unsigned long)gic->dist_base, (unsigned long)gic->redist_base,
+                (unsigned long)gic->cpu_base);
+        return -EINVAL;
+    }
+    if (vm->nr_vcpus == 0) {
+        LOG_ERR("%s: create the vCPUs before the GIC", vm->name);
+        return -EINVAL;
+    }
+    if (!HV_HAS(vm, arm64_gic_create)) {
+        return -EOPNOTSUPP;
+    }
+    if (gic->version != 0) {
+        rc = gic_try_create(vm, gic, gic->version);
+    } else {
+        /* Auto: GICv3 unless the host says it cannot emulate one, else GICv2. */
+        rc = vm_arm64_gic_supported(vm, 3) == 0 ? -ENODEV : gic_try_create(vm, gic, 3);
+        if (rc == -ENODEV) {
+            LOG_DEBUG("%s: no in-kernel GICv3 on this host; trying GICv2", vm->name);
+            rc = gic_try_create(vm, gic, 2);
+        }
+    }
+    if (rc < 0) {
+        LOG_ERR("%s: creating the in-kernel GIC%s: %s", vm->name,
+                gic->version == 3   ? "v3"
+                : gic->version == 2 ? "v2"
+                                    : "",
+                strerror(-rc));
+        return rc;
+    }
     LOG_DEBUG("%s: GICv%d with %u interrupts, distributor at %#lx", vm->name, gic->version,
               gic->nr_irqs, (unsigned long)gic->dist_base);
     return 0;
-
-err:
-    if (other) {
-        vm_free_reserved_memory(vm, other);
-    }
-    vm_free_reserved_memory(vm, dist);
-    return rc;
 }
 
 int vm_vcpu_arm64_get_reg(vm_vcpu_t *vcpu, vm_arm64_reg_t reg, uint64_t *value)

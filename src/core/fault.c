@@ -52,8 +52,8 @@ static void log_dropped(vm_vcpu_t *vcpu, const hv_exit_t *exit, const char *why)
                     vm->name, vcpu->id, exit->mmio.len, (unsigned long)exit_data(exit),
                     (unsigned long)exit->mmio.addr, why);
     } else {
-        LOG_WARN_RL(&vm->rl_mmio, "%s: vcpu%u: MMIO read of %u bytes at %#lx %s; reads 0",
-                    vm->name, vcpu->id, exit->mmio.len, (unsigned long)exit->mmio.addr, why);
+        LOG_WARN_RL(&vm->rl_mmio, "%s: vcpu%u: MMIO read of %u bytes at %#lx %s; reads 0", vm->name,
+                    vcpu->id, exit->mmio.len, (unsigned long)exit->mmio.addr, why);
     }
 }
 
@@ -78,8 +78,8 @@ vcpu_action_t vcpu_handle_mmio(vm_vcpu_t *vcpu, const hv_exit_t *exit)
         if (!n || addr + len - 1 > n->last) {
             pthread_rwlock_unlock(&vm->mem.lock);
             vm_stat_inc(vm, VM_STAT_MMIO_UNASSIGNED);
-            log_dropped(vcpu, exit, n ? "straddles the end of a reservation"
-                                      : "hits no reservation");
+            log_dropped(vcpu, exit,
+                        n ? "straddles the end of a reservation" : "hits no reservation");
             drop_access(exit);
             return VCPU_CONTINUE;
         }
@@ -118,8 +118,9 @@ vcpu_action_t vcpu_handle_mmio(vm_vcpu_t *vcpu, const hv_exit_t *exit)
         case FAULT_UNHANDLED:
             drop_access(exit);
             vm_stat_inc(vm, VM_STAT_MMIO_UNHANDLED);
-            log_dropped(vcpu, exit, cb ? "is not handled by its device"
-                                       : "hits a reservation without a fault callback");
+            log_dropped(vcpu, exit,
+                        cb ? "is not handled by its device"
+                           : "hits a reservation without a fault callback");
             return VCPU_CONTINUE;
         case FAULT_RESTART:
             continue;

@@ -97,8 +97,7 @@ void vm_memory_teardown(vm_t *vm)
 }
 
 vm_memory_reservation_t *vm_reserve_memory_at(vm_t *vm, uintptr_t addr, size_t size,
-                                              memory_fault_callback_fn fault_callback,
-                                              void *cookie)
+                                              memory_fault_callback_fn fault_callback, void *cookie)
 {
     uint64_t last = (uint64_t)addr + size - 1;
 
@@ -230,8 +229,8 @@ vm_memory_reservation_t *vm_reserve_anon_memory(vm_t *vm, size_t size, size_t al
 static void *alloc_anon(size_t size)
 {
     size_t len = size + HUGE_2M;
-    uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
+    uint8_t *p =
+        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         return NULL;
     }

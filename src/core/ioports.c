@@ -50,8 +50,8 @@ int vm_io_port_add_handler(vm_t *vm, vm_ioport_range_t range, vm_ioport_interfac
     if (clash) {
         struct vm_ioport_handler *other = itree_entry(clash, struct vm_ioport_handler, node);
         pthread_rwlock_unlock(&vm->io.lock);
-        LOG_ERR("%s: ports %#x-%#x for %s overlap %#x-%#x of %s", vm->name, range.start,
-                range.end, iface.desc ? iface.desc : "?", (unsigned int)clash->start,
+        LOG_ERR("%s: ports %#x-%#x for %s overlap %#x-%#x of %s", vm->name, range.start, range.end,
+                iface.desc ? iface.desc : "?", (unsigned int)clash->start,
                 (unsigned int)clash->last, other->iface.desc ? other->iface.desc : "?");
         free(h);
         return -EEXIST;

@@ -130,8 +130,8 @@ bool vmm_ratelimit_allow(vmm_ratelimit_t *rl, uint32_t *suppressed)
 
     if (start == 0 || now - start >= interval) {
         /* Whoever moves the window on resets its count. */
-        if (__atomic_compare_exchange_n(&rl->window_start_ns, &start, now, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        if (__atomic_compare_exchange_n(&rl->window_start_ns, &start, now, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
             __atomic_store_n(&rl->printed, 0, __ATOMIC_RELEASE);
         }
     }

@@ -27,16 +27,20 @@ int vm_x86_prepare_first_vcpu(vm_t *vm); /* core/x86.c */
 #endif
 
 static const char *const exit_kind_names[VM_EXIT_KIND_COUNT] = {
-    [VM_EXIT_MMIO_READ] = "mmio-read",     [VM_EXIT_MMIO_WRITE] = "mmio-write",
-    [VM_EXIT_IO_IN] = "io-in",             [VM_EXIT_IO_OUT] = "io-out",
-    [VM_EXIT_SYSTEM_EVENT] = "system-event", [VM_EXIT_HLT] = "hlt",
-    [VM_EXIT_INTR] = "intr",               [VM_EXIT_HYPERCALL] = "hypercall",
+    [VM_EXIT_MMIO_READ] = "mmio-read",
+    [VM_EXIT_MMIO_WRITE] = "mmio-write",
+    [VM_EXIT_IO_IN] = "io-in",
+    [VM_EXIT_IO_OUT] = "io-out",
+    [VM_EXIT_SYSTEM_EVENT] = "system-event",
+    [VM_EXIT_HLT] = "hlt",
+    [VM_EXIT_INTR] = "intr",
+    [VM_EXIT_HYPERCALL] = "hypercall",
     [VM_EXIT_OTHER] = "other",
 };
 
 static const char *const stop_reason_names[] = {
-    [VM_STOP_NONE] = "none",          [VM_STOP_POWEROFF] = "poweroff", [VM_STOP_RESET] = "reset",
-    [VM_STOP_REQUESTED] = "requested", [VM_STOP_ERROR] = "error",      [VM_STOP_HALT] = "halt",
+    [VM_STOP_NONE] = "none",           [VM_STOP_POWEROFF] = "poweroff", [VM_STOP_RESET] = "reset",
+    [VM_STOP_REQUESTED] = "requested", [VM_STOP_ERROR] = "error",       [VM_STOP_HALT] = "halt",
 };
 
 static const char *const stat_names[VM_STAT_COUNT] = {
@@ -101,7 +105,7 @@ int vm_create_with_backend(vm_t **vm_out, const char *name, const struct hv_ops 
         goto err_mem;
     }
     if ((rc = ops->vm_create(&vm->hv_vm)) < 0) {
-        LOG_ERR("%s: creating the VM with %s: %s", vm->name, ops->name, strerror(-rc));
+        LOG_DEBUG("%s: creating the VM with %s: %s", vm->name, ops->name, strerror(-rc));
         goto err_io;
     }
     *vm_out = vm;

@@ -49,8 +49,8 @@ bool vm_x86_has_irqchip(const vm_t *vm)
 }
 
 /* Reserve [@addr, @addr + @size) for a VMX helper and tell the backend. */
-static int set_helper_range(vm_t *vm, uint64_t addr, uint64_t size,
-                            int (*op)(hv_vm_t *, uint64_t), const char *what, bool *done)
+static int set_helper_range(vm_t *vm, uint64_t addr, uint64_t size, int (*op)(hv_vm_t *, uint64_t),
+                            const char *what, bool *done)
 {
     if (vm->nr_vcpus) {
         LOG_ERR("%s: the %s address must be set before the first vCPU", vm->name, what);
@@ -211,8 +211,8 @@ int vm_x86_build_identity_page_tables(vm_t *vm, uint64_t pml4_gpa, uint64_t map_
 int vm_vcpu_x86_set_long_mode(vm_vcpu_t *vcpu, uint64_t pml4_gpa, uint64_t rip, uint64_t rsp)
 {
     /* Intel SDM vol. 3A, 9.8.5 (initializing IA-32e mode) and 2.5 (control registers). */
-    const uint64_t cr0_pe = 1ull << 0, cr0_mp = 1ull << 1, cr0_et = 1ull << 4,
-                   cr0_ne = 1ull << 5, cr0_wp = 1ull << 16, cr0_pg = 1ull << 31;
+    const uint64_t cr0_pe = 1ull << 0, cr0_mp = 1ull << 1, cr0_et = 1ull << 4, cr0_ne = 1ull << 5,
+                   cr0_wp = 1ull << 16, cr0_pg = 1ull << 31;
     const uint64_t cr4_pae = 1ull << 5, cr4_osfxsr = 1ull << 9, cr4_osxmmexcpt = 1ull << 10;
     const uint64_t efer_lme = 1ull << 8, efer_lma = 1ull << 10;
     vm_x86_sregs_t sregs;
@@ -223,12 +223,28 @@ int vm_vcpu_x86_set_long_mode(vm_vcpu_t *vcpu, uint64_t pml4_gpa, uint64_t rip, 
         return rc;
     }
     vm_x86_segment_t code = {
-        .base = 0, .limit = 0xffffffff, .selector = 0x8, .type = 0xb, /* exec/read, accessed */
-        .present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+        .base = 0,
+        .limit = 0xffffffff,
+        .selector = 0x8,
+        .type = 0xb, /* exec/read, accessed */
+        .present = 1,
+        .dpl = 0,
+        .db = 0,
+        .s = 1,
+        .l = 1,
+        .g = 1,
     };
     vm_x86_segment_t data = {
-        .base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0x3, /* read/write, accessed */
-        .present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+        .base = 0,
+        .limit = 0xffffffff,
+        .selector = 0x10,
+        .type = 0x3, /* read/write, accessed */
+        .present = 1,
+        .dpl = 0,
+        .db = 1,
+        .s = 1,
+        .l = 0,
+        .g = 1,
     };
     sregs.cs = code;
     sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;

@@ -2,7 +2,7 @@
  * native_guest.h - helpers for the native tests: skip when /dev/kvm cannot
  * be used, and build a VM that runs a tiny real-mode guest.
  *
- * Guest layout: 512 KiB of RAM at 0, code at 0x1000 entered at 0000:1000
+ * x86 guest layout: 512 KiB of RAM at 0, code at 0x1000 entered at 0000:1000
  * with all segment registers 0 and SP = 0x8000.  Each test keeps its guest
  * to a few dozen instructions: the paravirtual KVM this runs on interprets
  * real-mode code (~300 ns an instruction) and an exit costs ~12 us.
@@ -36,6 +36,24 @@ static inline void native_require_kvm(void)
 {
 #ifndef VMMKIT_ARCH_x86
     printf("SKIPPED: the native test guests are x86 real-mode code and this host is not x86\n");
+    fflush(stdout);
+    exit(77);
+#else
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        printf("SKIPPED: cannot open /dev/kvm: %s\n", strerror(errno));
+        fflush(stdout);
+        exit(77);
+    }
+    close(fd);
+#endif
+}
+
+/* The same for the arm64 guests (test_kvm_arm64.c). */
+static inline void native_require_kvm_arm64(void)
+{
+#ifndef VMMKIT_ARCH_arm64
+    printf("SKIPPED: this test's guest is AArch64 code and this host is not arm64\n");
     fflush(stdout);
     exit(77);
 #else

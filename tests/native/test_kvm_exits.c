@@ -286,7 +286,7 @@ static void test_fault_error_stops(void **state)
     assert_non_null(vm);
     assert_non_null(vm_reserve_memory_at(vm, 0xd0000, 0x1000, mmio_cb, &mlog));
     assert_int_equal(vm_run(vm), VM_STOP_ERROR); /* logs the error, as it should */
-    assert_int_equal(mlog.n, 1); /* stopped at the first access */
+    assert_int_equal(mlog.n, 1);                 /* stopped at the first access */
     assert_int_equal(mlog.rec[0].addr, 0xd0080);
     assert_int_equal(vm_exit_count(vm, VM_EXIT_HLT), 0);
     vm_destroy(vm);

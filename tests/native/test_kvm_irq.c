@@ -56,8 +56,8 @@ static const uint8_t irq_handler[] = {
 
 struct irq_test {
     vm_t *vm;
-    int ready;    /* atomic: the guest set up its PIC */
-    int reports;  /* atomic: handler runs seen on port 0x11 */
+    int ready;   /* atomic: the guest set up its PIC */
+    int reports; /* atomic: handler runs seen on port 0x11 */
     unsigned int last_value;
     int irqfd;
     int rc_pulse, rc_irqfd, timed_out;

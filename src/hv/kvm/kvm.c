@@ -44,6 +44,12 @@ int kvm_ioctl(int fd, unsigned long req, void *arg)
 
 static pthread_once_t kick_signal_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Whether this thread has the kick signal unblocked.  Thread-local, because
+ * vm_run() starts fresh threads each time and pthread_t values get reused.
+ */
+static __thread bool kick_signal_unblocked;
+
 static void kick_signal_handler(int sig)
 {
     (void)sig; /* its only job is to interrupt KVM_RUN */
@@ -118,8 +124,7 @@ static int kvm_vm_create(hv_vm_t **out)
     }
     /* api.rst, KVM_GET_API_VERSION: the stable API is version 12. */
     if ((rc = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0)) != KVM_API_VERSION) {
-        LOG_ERR("kvm: %s speaks API version %d, vmmkit needs %d", KVM_DEVICE, rc,
-                KVM_API_VERSION);
+        LOG_ERR("kvm: %s speaks API version %d, vmmkit needs %d", KVM_DEVICE, rc, KVM_API_VERSION);
         rc = -EOPNOTSUPP;
         goto err;
     }
@@ -414,20 +419,17 @@ static void kvm_decode_exit(struct hv_vcpu *vcpu, hv_exit_t *exit)
 /* api.rst, KVM_RUN. */
 static int kvm_vcpu_run(hv_vcpu_t *vcpu, hv_exit_t *exit)
 {
-    pthread_t self = pthread_self();
-
-    if (!vcpu->sig_ready || !pthread_equal(vcpu->sig_thread, self)) {
+    if (!kick_signal_unblocked) {
         /* The thread may have inherited a mask that blocks the kick signal. */
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, KVM_KICK_SIGNAL);
         pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-        vcpu->sig_thread = self;
-        vcpu->sig_ready = true;
+        kick_signal_unblocked = true;
     }
 
     pthread_mutex_lock(&vcpu->kick_lock);
-    vcpu->thread = self;
+    vcpu->thread = pthread_self();
     vcpu->in_run = true;
     pthread_mutex_unlock(&vcpu->kick_lock);
 
@@ -447,6 +449,14 @@ static int kvm_vcpu_run(hv_vcpu_t *vcpu, hv_exit_t *exit)
             exit->reason = HV_EXIT_INTR;
             return 0;
         }
+#if defined(VMMKIT_ARCH_arm64)
+        if (err == ENOSYS) {
+            /* api.rst, KVM_EXIT_ARM_NISV: a data abort without a valid syndrome. */
+            LOG_ERR("kvm: vcpu%u made an MMIO access KVM cannot decode (no valid instruction "
+                    "syndrome, e.g. a load/store pair or writeback to a device)",
+                    vcpu->id);
+        }
+#endif
         return -err;
     }
     kvm_decode_exit(vcpu, exit);

@@ -44,8 +44,6 @@ struct hv_vcpu {
     pthread_mutex_t kick_lock;
     bool in_run;      /* the owning thread is inside KVM_RUN (or about to enter) */
     pthread_t thread; /* valid while in_run */
-    bool sig_ready;   /* sig_thread has the kick signal unblocked */
-    pthread_t sig_thread;
 
 #if defined(VMMKIT_ARCH_x86)
     /* Power-on state captured at creation, restored by reset (x86 has no "re-init" ioctl). */

@@ -21,8 +21,7 @@
 static int fetch_supported_cpuid(struct hv_vm *vm)
 {
     for (unsigned int nent = 64; nent <= 4096; nent *= 2) {
-        struct kvm_cpuid2 *c =
-            calloc(1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
+        struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
         if (!c) {
             return -ENOMEM;
         }
@@ -162,11 +161,24 @@ int kvm_x86_get_regs(hv_vcpu_t *vcpu, vm_x86_regs_t *r)
         return rc;
     }
     *r = (vm_x86_regs_t){
-        .rax = k.rax, .rbx = k.rbx, .rcx = k.rcx, .rdx = k.rdx,
-        .rsi = k.rsi, .rdi = k.rdi, .rsp = k.rsp, .rbp = k.rbp,
-        .r8 = k.r8,   .r9 = k.r9,   .r10 = k.r10, .r11 = k.r11,
-        .r12 = k.r12, .r13 = k.r13, .r14 = k.r14, .r15 = k.r15,
-        .rip = k.rip, .rflags = k.rflags,
+        .rax = k.rax,
+        .rbx = k.rbx,
+        .rcx = k.rcx,
+        .rdx = k.rdx,
+        .rsi = k.rsi,
+        .rdi = k.rdi,
+        .rsp = k.rsp,
+        .rbp = k.rbp,
+        .r8 = k.r8,
+        .r9 = k.r9,
+        .r10 = k.r10,
+        .r11 = k.r11,
+        .r12 = k.r12,
+        .r13 = k.r13,
+        .r14 = k.r14,
+        .r15 = k.r15,
+        .rip = k.rip,
+        .rflags = k.rflags,
     };
     return 0;
 }
@@ -174,11 +186,24 @@ int kvm_x86_get_regs(hv_vcpu_t *vcpu, vm_x86_regs_t *r)
 int kvm_x86_set_regs(hv_vcpu_t *vcpu, const vm_x86_regs_t *r)
 {
     struct kvm_regs k = {
-        .rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx,
-        .rsi = r->rsi, .rdi = r->rdi, .rsp = r->rsp, .rbp = r->rbp,
-        .r8 = r->r8,   .r9 = r->r9,   .r10 = r->r10, .r11 = r->r11,
-        .r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
-        .rip = r->rip, .rflags = r->rflags,
+        .rax = r->rax,
+        .rbx = r->rbx,
+        .rcx = r->rcx,
+        .rdx = r->rdx,
+        .rsi = r->rsi,
+        .rdi = r->rdi,
+        .rsp = r->rsp,
+        .rbp = r->rbp,
+        .r8 = r->r8,
+        .r9 = r->r9,
+        .r10 = r->r10,
+        .r11 = r->r11,
+        .r12 = r->r12,
+        .r13 = r->r13,
+        .r14 = r->r14,
+        .r15 = r->r15,
+        .rip = r->rip,
+        .rflags = r->rflags,
     };
     return kvm_ioctl(vcpu->fd, KVM_SET_REGS, &k);
 }
@@ -186,18 +211,36 @@ int kvm_x86_set_regs(hv_vcpu_t *vcpu, const vm_x86_regs_t *r)
 static void seg_from_kvm(vm_x86_segment_t *s, const struct kvm_segment *k)
 {
     *s = (vm_x86_segment_t){
-        .base = k->base, .limit = k->limit, .selector = k->selector, .type = k->type,
-        .present = k->present, .dpl = k->dpl, .db = k->db, .s = k->s, .l = k->l, .g = k->g,
-        .avl = k->avl, .unusable = k->unusable,
+        .base = k->base,
+        .limit = k->limit,
+        .selector = k->selector,
+        .type = k->type,
+        .present = k->present,
+        .dpl = k->dpl,
+        .db = k->db,
+        .s = k->s,
+        .l = k->l,
+        .g = k->g,
+        .avl = k->avl,
+        .unusable = k->unusable,
     };
 }
 
 static void seg_to_kvm(struct kvm_segment *k, const vm_x86_segment_t *s)
 {
     *k = (struct kvm_segment){
-        .base = s->base, .limit = s->limit, .selector = s->selector, .type = s->type,
-        .present = s->present, .dpl = s->dpl, .db = s->db, .s = s->s, .l = s->l, .g = s->g,
-        .avl = s->avl, .unusable = s->unusable,
+        .base = s->base,
+        .limit = s->limit,
+        .selector = s->selector,
+        .type = s->type,
+        .present = s->present,
+        .dpl = s->dpl,
+        .db = s->db,
+        .s = s->s,
+        .l = s->l,
+        .g = s->g,
+        .avl = s->avl,
+        .unusable = s->unusable,
     };
 }
 
