@@ -148,7 +148,12 @@ initramfs_tree() {
     install -m 0755 "$3" "$tree/init"
     printf 'root:x:0:0:root:/root:/bin/sh\n' > "$tree/etc/passwd"
     printf 'root:x:0:\n' > "$tree/etc/group"
-    printf "PS1='%s'\n" "$4" > "$tree/etc/profile"
+    # busybox ash runs its own poweroff/reboot/halt applets before any file
+    # on PATH; shell functions come first, so login shells act at once too.
+    {
+        printf "PS1='%s'\n" "$4"
+        printf '%s() { sync; /bin/busybox %s -f; }\n' poweroff poweroff reboot reboot halt halt
+    } > "$tree/etc/profile"
 }
 
 # cached_build DIR STAMP BUILDER: makes sure DIR holds assets built for

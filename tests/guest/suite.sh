@@ -127,23 +127,27 @@ t_stdin_command() {
     [ $ok = 1 ] && expect_rc 0
 }
 
+# wait_count PATTERN N: wait until PATTERN has been printed N times.
+wait_count() {
+    n=0
+    while [ "$(grep -c -e "$1" "$out" 2>/dev/null)" -lt "$2" ]; do
+        n=$((n + 1))
+        if [ $n -gt $((BOOT_TIMEOUT * 5)) ]; then
+            note "timed out waiting for '$1' to appear $2 times"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
 t_reboot_boots_again() {
     start_interactive --cmdline "console=ttyAMA0 quiet"
     ok=0
-    if wait_for "guest# " && printf 'reboot\n' >&3; then
-        n=0
-        while [ "$(grep -c 'vmmkit-guest: init reached' "$out")" -lt 2 ]; do
-            n=$((n + 1))
-            [ $n -gt $((BOOT_TIMEOUT * 5)) ] && break
-            sleep 0.2
-        done
-        [ "$(grep -c 'vmmkit-guest: init reached' "$out")" -ge 2 ] && ok=1
-        # the second boot's shell takes the poweroff
-        sleep 1
-        wait_for "guest# " && printf 'poweroff\n' >&3
-    fi
+    # the second boot's shell takes the poweroff
+    wait_count "guest# " 1 && printf 'reboot\n' >&3 &&
+        wait_count "vmmkit-guest: init reached" 2 && wait_count "guest# " 2 &&
+        printf 'poweroff\n' >&3 && ok=1
     finish_interactive
-    [ $ok = 1 ] || note "no second boot"
     [ $ok = 1 ] && expect_rc 0
 }
 
