@@ -24,8 +24,8 @@ native: setup
 arm64: setup
 	@VMMKIT_ARM64_SYSROOT=$(CACHE)/sysroot-arm64 cmake -S . -B $(BUILD_ARM64) \
 	    -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
-	    -DVMMKIT_STATIC=ON -DVMMKIT_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD_ARM64) -j$(JOBS) --target vmmkit
+	    -DVMMKIT_STATIC=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD_ARM64) -j$(JOBS)
 
 build: native arm64
 

@@ -204,7 +204,33 @@ t_no_kvm() {
     return $r
 }
 
+# The KVM backend's own tests and the unit tests, built for arm64, run on
+# this host's real KVM (tests/native/test_kvm_arm64.c: GICv3, PSCI CPU_ON,
+# SYSTEM_OFF, MMIO of every width, reset).
+t_arm64_programs() {
+    r=0
+    if [ -z "${ARM64_TESTS:-}" ] || [ ! -d "$ARM64_TESTS" ]; then
+        note "SKIPPED: no arm64 test programs (ARM64_TESTS=${ARM64_TESTS:-})"
+        return 1
+    fi
+    for t in "$ARM64_TESTS"/native/native_test_kvm_arm64 "$ARM64_TESTS"/unit/test_*; do
+        case $t in *test_arm64_fdt) continue ;; esac # needs dtc: runs on the build machine
+        [ -x "$t" ] || continue
+        "$ARM64_LD" --library-path "$ARM64_LIBS" "$t" >"$out" 2>&1
+        rc=$?
+        if [ $rc -ne 0 ] || grep -q SKIPPED "$out"; then
+            note "${t##*/}: exit $rc"
+            tail -n 20 "$out" | sed 's/^/    /'
+            r=1
+        else
+            note "${t##*/}: $(grep -E 'PASSED' "$out" | tail -n 1)"
+        fi
+    done
+    return $r
+}
+
 echo "vmmkit guest tests: $(uname -r) host, guest kernel $kver"
+run_test arm64-programs t_arm64_programs
 run_test kernel-version t_kernel_version
 run_test memory-300M t_memory
 run_test cpus-2 t_two_cpus
