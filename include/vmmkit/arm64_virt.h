@@ -85,6 +85,12 @@ int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *
  */
 int arm64_virt_boot(arm64_virt_t *board, char *err, size_t errlen);
 
+/*
+ * Write the DTB the guest boots with (after arm64_virt_boot()) to @path.
+ * Returns 0 or a negative errno with a message in @err.
+ */
+int arm64_virt_dump_dtb(arm64_virt_t *board, const char *path, char *err, size_t errlen);
+
 /* The board's VM. */
 vm_t *arm64_virt_vm(arm64_virt_t *board);
 

@@ -77,6 +77,8 @@ void cli_print_run_help(void *stream)
             "      --gic VERSION   interrupt controller: auto (default), 2 or 3\n"
             "      --no-reboot     exit 0 when the guest reboots, instead of\n"
             "                      booting it again\n"
+            "      --dump-dtb FILE write the device tree the guest would boot with to\n"
+            "                      FILE and exit without running it\n"
             "      --stats         at exit, print exits by kind and the time from\n"
             "                      start to the guest's first instruction\n"
             "  -v, --verbose       more messages (repeat for debug)\n"
@@ -91,7 +93,7 @@ void cli_print_run_help(void *stream)
 
 int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t errlen)
 {
-    enum { OPT_GIC = 256, OPT_NO_REBOOT, OPT_STATS };
+    enum { OPT_GIC = 256, OPT_NO_REBOOT, OPT_STATS, OPT_DUMP_DTB };
     static const struct option longopts[] = {
         {"kernel", required_argument, NULL, 'k'},
         {"initrd", required_argument, NULL, 'i'},
@@ -102,6 +104,7 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         {"gic", required_argument, NULL, OPT_GIC},
         {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
         {"stats", no_argument, NULL, OPT_STATS},
+        {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -152,6 +155,7 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
             break;
         case OPT_NO_REBOOT: opts->no_reboot = true; break;
         case OPT_STATS: opts->stats = true; break;
+        case OPT_DUMP_DTB: opts->dump_dtb = optarg; break;
         case 'v': opts->verbose++; break;
         case 'h': return -1;
         case ':':

@@ -18,6 +18,7 @@ typedef struct run_options {
     const char *kernel;
     const char *initrd;
     const char *dtb;
+    const char *dump_dtb; /* write the boot DTB here and exit */
     const char *cmdline; /* NULL: the board's default */
     uint64_t mem_size;
     unsigned int cpus;

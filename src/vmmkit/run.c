@@ -133,6 +133,14 @@ static int run_vm(const run_options_t *o, uint64_t start_ns)
             LOG_ERR("%s", err);
             break;
         }
+        if (o->dump_dtb) {
+            status = arm64_virt_dump_dtb(board, o->dump_dtb, err, sizeof(err)) < 0
+                         ? EXIT_RUN_ERROR
+                         : 0;
+            if (status)
+                LOG_ERR("%s", err);
+            break;
+        }
         boots++;
         why = vm_run(vm);
         if (why == VM_STOP_POWEROFF || why == VM_STOP_REQUESTED) {

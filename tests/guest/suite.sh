@@ -229,16 +229,47 @@ t_arm64_programs() {
     return $r
 }
 
+# --dump-dtb writes the generated tree; the guest boots with it as --dtb.
+# tests/guest/run checks the dumps with dtc on the build machine.
+t_dtb_roundtrip() {
+    vmm --kernel "$K" --initrd "$I" --cpus 4 --dump-dtb "$RESULTS/virt-gicv3-4cpus.dtb"
+    expect_rc 0 || return 1
+    vmm --kernel "$K" --initrd "$I" --dump-dtb "$RESULTS/virt-gicv3-1cpu.dtb"
+    expect_rc 0 || return 1
+    vmm --kernel "$K" --initrd "$I" --cpus 2 --dump-dtb "$work/two.dtb" --cmdline "console=ttyAMA0 quiet"
+    expect_rc 0 || return 1
+    vmm --kernel "$K" --initrd "$I" --cpus 2 --dtb "$work/two.dtb" \
+        --cmdline "console=ttyAMA0 quiet vmmkit.run=\"echo cpus=\$(nproc) args=\$(cat /proc/cmdline)\""
+    expect_rc 0 && expect_out "cpus=2 args=console=ttyAMA0 quiet vmmkit.run"
+}
+
+t_four_cpus() {
+    guest_run "echo online=\$(cat /sys/devices/system/cpu/online)" --cpus 4
+    expect_rc 0 && expect_out "online=0-3"
+}
+
+# The GIC is chosen at run time from what the host has: this host's GICv3
+# has no GICv2 compatibility, so --gic 2 must fail cleanly and auto take v3.
+t_gic_choice() {
+    guest_run "true" -v
+    expect_rc 0 && expect_out "in-kernel GICv3" || return 1
+    vmm --kernel "$K" --initrd "$I" --gic 2
+    expect_rc 1 && expect_out "cannot create the GICv2 interrupt controller"
+}
+
 echo "vmmkit guest tests: $(uname -r) host, guest kernel $kver"
 run_test arm64-programs t_arm64_programs
 run_test kernel-version t_kernel_version
 run_test memory-300M t_memory
 run_test cpus-2 t_two_cpus
+run_test cpus-4 t_four_cpus
+run_test dtb-roundtrip t_dtb_roundtrip
+run_test gic-choice t_gic_choice
 run_test poweroff-exit-0 t_poweroff_exit0
 run_test reboot-no-reboot t_reboot_no_reboot
 run_test stdin-command t_stdin_command
 run_test reboot-boots-again t_reboot_boots_again
 run_test bad-inputs t_bad_inputs
 run_test no-kvm t_no_kvm
-echo "guest: $passed passed, $failed failed"
+echo "suite: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -77,7 +77,8 @@ static void test_run_all_options(void **state)
     (void)state;
     assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--initrd", "I", "--dtb", "D",
                            "--cmdline", "console=ttyAMA0 quiet", "--mem", "1G", "--cpus", "4",
-                           "--no-reboot", "--stats", "--gic", "2", "-v", NULL),
+                           "--no-reboot", "--stats", "--gic", "2", "-v", "--dump-dtb", "F",
+                           NULL),
                      0);
     assert_string_equal(o.initrd, "I");
     assert_string_equal(o.dtb, "D");
@@ -88,6 +89,7 @@ static void test_run_all_options(void **state)
     assert_true(o.no_reboot);
     assert_true(o.stats);
     assert_int_equal(o.verbose, 1);
+    assert_string_equal(o.dump_dtb, "F");
 }
 
 static void test_run_usage_errors(void **state)

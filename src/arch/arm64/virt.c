@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <libfdt.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -349,6 +350,25 @@ int arm64_virt_boot(arm64_virt_t *b, char *err, size_t errlen)
                            strerror(-r));
     LOG_INFO("kernel at 0x%" PRIx64 ", initrd at 0x%" PRIx64 " (%" PRIu64 " bytes), DTB at 0x%"
              PRIx64, l->kernel_addr, l->initrd_addr, b->plan.initrd_size, l->dtb_addr);
+    return 0;
+}
+
+int arm64_virt_dump_dtb(arm64_virt_t *b, const char *path, char *err, size_t errlen)
+{
+    const void *dtb = gpa_to_hva(b->vm, b->plan.layout.dtb_addr, b->plan.dtb_room);
+    size_t size;
+    FILE *f;
+
+    if (!dtb || fdt_check_header(dtb) != 0)
+        return virt_errorf(err, errlen, -EINVAL, "no device tree in guest RAM to dump");
+    size = fdt_totalsize(dtb);
+    f = fopen(path, "wb");
+    if (!f)
+        return virt_errorf(err, errlen, -errno, "--dump-dtb %s: %s", path, strerror(errno));
+    if (fwrite(dtb, 1, size, f) != size || fclose(f) != 0) {
+        int e = errno ? errno : EIO;
+        return virt_errorf(err, errlen, -e, "--dump-dtb %s: %s", path, strerror(e));
+    }
     return 0;
 }
 
