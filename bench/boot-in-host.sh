@@ -1,47 +1,90 @@
 #!/bin/sh
 # The part of bench/boot that runs inside the simulated host (busybox sh).
 #   boot-in-host.sh KERNEL INITRD RUNS
+# With QEMU_ROOT set (bench/qemu-arm64), QEMU boots the same images beside
+# vmmkit, with the same RAM, vCPUs and command line.
 K=$1
 I=$2
 runs=$3
 work=$(mktemp -d)
 out=$work/out
+MEM=256M
+CMDLINE="console=ttyAMA0 quiet"
+
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+kvm_stat() { cat "/sys/kernel/debug/kvm/$1" 2>/dev/null || echo 0; }
 
 # uptime_ms: the host's monotonic clock, in milliseconds (10 ms resolution).
 uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 
 # rss_kb PID: total RSS and the largest mapping's RSS (the guest RAM), in kB.
 rss_kb() {
-    awk '/^[0-9a-f]+-[0-9a-f]+ / { cur = 0 } /^Rss:/ { total += $2; if ($2 > big) big = $2 }
-         END { print total, big }' "/proc/$1/smaps" 2>/dev/null
+    awk '/^Rss:/ { total += $2; if ($2 > big) big = $2 } END { print total, big }' \
+        "/proc/$1/smaps" 2>/dev/null
 }
 
-printf '%-4s %10s %10s %10s %10s  %s\n' run init_ms vmm_rss_kB guest_kB exits "exits by kind"
-i=1
-while [ "$i" -le "$runs" ]; do
+# Each runs in a background subshell and execs, so $! is the VMM itself.
+qemu() {
+    exec "$QEMU_ROOT/lib/ld-linux-aarch64.so.1" --library-path "$QEMU_LIBS" \
+        "$QEMU_ROOT/usr/bin/qemu-system-aarch64" -M virt,gic-version=3 -accel kvm -cpu host \
+        -m "$MEM" -smp 1 -nodefaults -display none -serial stdio \
+        -kernel "$K" -initrd "$I" -append "$CMDLINE"
+}
+vmmkit_run() {
+    exec vmmkit run --kernel "$K" --initrd "$I" --mem "$MEM" --cpus 1 --cmdline "$CMDLINE"
+}
+
+# wait_out PATTERN: wait (up to 120 s) until the VMM printed PATTERN.
+wait_out() {
+    n=0
+    while ! grep -q -e "$1" "$out"; do
+        n=$((n + 1))
+        [ $n -gt 6000 ] && return 1
+        sleep 0.02
+    done
+}
+
+# one VMM RUN: boot, time to the init line, counters while the guest idles
+# at its prompt, then power off.  Prints one table row.
+one() {
     rm -f "$work/in"
     mkfifo "$work/in"
     t0=$(uptime_ms)
-    vmmkit run --kernel "$K" --initrd "$I" --stats \
-        --cmdline "console=ttyAMA0 quiet" <"$work/in" >"$out" 2>&1 &
+    "$1" <"$work/in" >"$out" 2>&1 &
     pid=$!
     exec 3>"$work/in"
-    n=0
-    while ! grep -q 'vmmkit-guest: init reached' "$out"; do
-        n=$((n + 1))
-        [ $n -gt 6000 ] && { echo "run $i: no init line"; break; }
-        sleep 0.02
-    done
+    wait_out 'vmmkit-guest: init reached'
     t1=$(uptime_ms)
-    sleep 1
-    set -- $(rss_kb "$pid")
-    total=${1:-0}
-    guest=${2:-0}
+    if ! wait_out 'guest# '; then
+        echo "$1 run $2: the guest did not reach its shell; its output:"
+        tail -n 20 "$out"
+        kill "$pid"
+        exec 3>&-
+        wait "$pid"
+        return 1
+    fi
+    sleep 0.5
+    set -- "$1" "$2" $(rss_kb "$pid")
+    exits=$(kvm_stat exits)
+    user=$(kvm_stat mmio_exit_user)
     printf 'poweroff\n' >&3
     exec 3>&-
     wait "$pid"
-    stats=$(sed -n 's/^vmmkit: stats: exits //p' "$out" | tr -d '\r')
-    printf '%-4s %10s %10s %10s %10s  %s\n' "$i" $((t1 - t0)) $((total - guest)) "$guest" \
-        "${stats%%,*}" "${stats#*, }"
+    printf '%-8s %3s %9s %12s %12s %10s %12s\n' "${1%_run}" "$2" $((t1 - t0)) "$exits" "$user" \
+        $(($3 - $4)) "$4"
+}
+
+echo "Boot to init, Debian $(uname -r | sed 's/-arm64//') host kernel, guest: $(basename "$K"), $MEM, 1 vCPU, '$CMDLINE'"
+printf '%-8s %3s %9s %12s %12s %10s %12s\n' vmm run init_ms kvm_exits user_exits vmm_rss_kB guest_ram_kB
+i=1
+while [ "$i" -le "$runs" ]; do
+    one vmmkit_run "$i"
+    [ -n "${QEMU_ROOT:-}" ] && one qemu "$i"
     i=$((i + 1))
 done
+echo "(kvm_exits: every exit KVM counted; user_exits: MMIO exits to the VMM; both read from"
+echo " KVM's debugfs while the guest idles at its shell prompt)"
+echo
+echo "vmmkit's own exit counters for one boot (--stats):"
+vmmkit run --kernel "$K" --initrd "$I" --mem "$MEM" --cmdline "$CMDLINE vmmkit.run=true" \
+    --stats </dev/null 2>&1 | grep 'stats:'
