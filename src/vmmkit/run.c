@@ -29,6 +29,20 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The board's view of the command line. */
+static arm64_virt_config_t board_config(const run_options_t *o)
+{
+    return (arm64_virt_config_t){
+        .kernel = o->kernel,
+        .initrd = o->initrd,
+        .dtb = o->dtb,
+        .cmdline = o->cmdline,
+        .ram_size = o->mem_size,
+        .cpus = o->cpus,
+        .gic_version = o->gic_version,
+    };
+}
+
 #ifdef VMMKIT_ARCH_arm64
 static void print_stats(vm_t *vm, uint64_t start_ns, unsigned int boots)
 {
@@ -84,15 +98,7 @@ static void console_quit(void *opaque)
 static int run_vm(const run_options_t *o, uint64_t start_ns)
 {
     char err[512] = "";
-    arm64_virt_config_t cfg = {
-        .kernel = o->kernel,
-        .initrd = o->initrd,
-        .dtb = o->dtb,
-        .cmdline = o->cmdline,
-        .ram_size = o->mem_size,
-        .cpus = o->cpus,
-        .gic_version = o->gic_version,
-    };
+    arm64_virt_config_t cfg = board_config(o);
     struct signal_watch sw = {.vm = NULL};
     arm64_virt_t *board = NULL;
     unsigned int boots = 0;
@@ -180,15 +186,7 @@ out:
  */
 static int run_vm(const run_options_t *o, uint64_t start_ns)
 {
-    arm64_virt_config_t cfg = {
-        .kernel = o->kernel,
-        .initrd = o->initrd,
-        .dtb = o->dtb,
-        .cmdline = o->cmdline,
-        .ram_size = o->mem_size,
-        .cpus = o->cpus,
-        .gic_version = o->gic_version,
-    };
+    arm64_virt_config_t cfg = board_config(o);
     char err[512] = "";
 
     (void)start_ns;
