@@ -27,6 +27,7 @@ extern "C" {
 #define VM_ARM64_GIC_DIST_SIZE 0x10000u           /* GICD */
 #define VM_ARM64_GIC_REDIST_SIZE_PER_CPU 0x20000u /* GICv3 GICR: RD_base + SGI_base */
 #define VM_ARM64_GIC_CPU_SIZE 0x2000u             /* GICv2 GICC */
+#define VM_ARM64_GIC_ITS_SIZE 0x20000u            /* GICv3 ITS: control + translation frames */
 
 /* The interrupt controller layout the board chose. */
 typedef struct vm_arm64_gic {
@@ -35,6 +36,8 @@ typedef struct vm_arm64_gic {
     uint64_t redist_base; /* v3: redistributors, VM_ARM64_GIC_REDIST_SIZE_PER_CPU per vCPU */
     uint64_t cpu_base;    /* v2: CPU interface, VM_ARM64_GIC_CPU_SIZE bytes */
     uint32_t nr_irqs;     /* INTIDs incl. the 32 private ones: 64..1024, a multiple of 32 */
+    uint64_t its_base;    /* in: v3 ITS frame (64 KiB aligned), 0 = none; out: 0 when the
+                           * host has no in-kernel ITS (MSIs then unavailable) */
 } vm_arm64_gic_t;
 
 /*

@@ -10,6 +10,7 @@
  * and their users find nothing unusual:
  *   0x0800_0000  GIC distributor (64 KiB)
  *   0x0801_0000  GICv2 CPU interface (8 KiB)
+ *   0x0808_0000  GICv3 ITS (128 KiB), when the host has one
  *   0x080a_0000  GICv3 redistributors (128 KiB per vCPU)
  *   0x0900_0000  PL011 UART (4 KiB), SPI 1 (INTID 33)
  *   0x4000_0000  RAM
@@ -36,6 +37,8 @@ extern "C" {
 #define ARM64_VIRT_GIC_DIST_SIZE 0x00010000ull
 #define ARM64_VIRT_GIC_CPU_BASE 0x08010000ull
 #define ARM64_VIRT_GIC_CPU_SIZE 0x00002000ull
+#define ARM64_VIRT_GIC_ITS_BASE 0x08080000ull
+#define ARM64_VIRT_GIC_ITS_SIZE 0x00020000ull
 #define ARM64_VIRT_GIC_REDIST_BASE 0x080a0000ull
 #define ARM64_VIRT_GIC_REDIST_SIZE_PER_CPU 0x20000ull
 #define ARM64_VIRT_GIC_REDIST_LIMIT 0x09000000ull /* redistributors end below the UART */

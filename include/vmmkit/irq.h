@@ -36,6 +36,13 @@ int vm_irq_pulse(vm_t *vm, uint32_t irq);
  */
 int vm_irq_msi(vm_t *vm, uint64_t addr, uint32_t data);
 
+/*
+ * The same from a device with ID @devid (PCI: the requester ID, bus << 8 |
+ * devfn), which an arm64 GIC ITS needs to translate the MSI; ignored where
+ * the interrupt controller does not use it.
+ */
+int vm_irq_msi_devid(vm_t *vm, uint64_t addr, uint32_t data, uint32_t devid);
+
 #ifdef __cplusplus
 }
 #endif

@@ -65,15 +65,33 @@ static int gic_try_create(vm_t *vm, vm_arm64_gic_t *gic, int version)
         vm_free_reserved_memory(vm, dist);
         return rc;
     }
+    vm_memory_reservation_t *its = NULL;
+    if (version == 3 && gic->its_base) {
+        if (!(its = reserve_frame(vm, gic->its_base, VM_ARM64_GIC_ITS_SIZE, "ITS"))) {
+            rc = -errno;
+            vm_free_reserved_memory(vm, other);
+            vm_free_reserved_memory(vm, dist);
+            return rc;
+        }
+    }
     vm_arm64_gic_t want = *gic;
     want.version = version;
+    if (version != 3) {
+        want.its_base = 0;
+    }
     rc = vm->hv->arm64_gic_create(vm->hv_vm, &want, vm->nr_vcpus);
+    if (rc < 0 || (its && !want.its_base)) {
+        if (its) {
+            vm_free_reserved_memory(vm, its); /* no ITS after all */
+        }
+    }
     if (rc < 0) {
         vm_free_reserved_memory(vm, other);
         vm_free_reserved_memory(vm, dist);
         return rc;
     }
     gic->version = version;
+    gic->its_base = want.its_base;
     return 0;
 }
 

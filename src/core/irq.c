@@ -33,13 +33,18 @@ int vm_irq_pulse(vm_t *vm, uint32_t irq)
 
 int vm_irq_msi(vm_t *vm, uint64_t addr, uint32_t data)
 {
+    return vm_irq_msi_devid(vm, addr, data, 0);
+}
+
+int vm_irq_msi_devid(vm_t *vm, uint64_t addr, uint32_t data, uint32_t devid)
+{
     if (!vm) {
         return -EINVAL;
     }
     if (!HV_HAS(vm, msi)) {
         return -EOPNOTSUPP;
     }
-    return vm->hv->msi(vm->hv_vm, addr, data);
+    return vm->hv->msi(vm->hv_vm, addr, data, devid);
 }
 
 static int ioeventfd_check(const vm_ioeventfd_t *ev)

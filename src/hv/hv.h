@@ -117,7 +117,7 @@ struct hv_ops {
     /* Drive interrupt line @irq (GIC INTID on arm64, GSI on x86) to @level. */
     int (*irq_line)(hv_vm_t *vm, uint32_t irq, int level);
     /* Deliver a message-signalled interrupt. */
-    int (*msi)(hv_vm_t *vm, uint64_t addr, uint32_t data);
+    int (*msi)(hv_vm_t *vm, uint64_t addr, uint32_t data, uint32_t devid);
     /* Bind (@assign) or unbind an eventfd to a doorbell (see vmmkit/eventfd.h). */
     int (*ioeventfd)(hv_vm_t *vm, const vm_ioeventfd_t *ev, bool assign);
     /* Bind (@assign) or unbind @fd to line @irq; @resample_fd is -1 or a level-resample fd. */

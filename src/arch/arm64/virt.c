@@ -32,6 +32,7 @@ struct arm64_virt {
     virt_plan_t plan;
     vm_t *vm;
     int gic_version;
+    uint64_t its_base; /* 0: no ITS */
 
     pthread_mutex_t uart_lock;
     pl011_t uart;
@@ -126,6 +127,7 @@ static int create_gic(arm64_virt_t *b, char *err, size_t errlen)
         .dist_base = ARM64_VIRT_GIC_DIST_BASE,
         .cpu_base = ARM64_VIRT_GIC_CPU_BASE,
         .redist_base = ARM64_VIRT_GIC_REDIST_BASE,
+        .its_base = ARM64_VIRT_GIC_ITS_BASE,
         .nr_irqs = ARM64_VIRT_GIC_NR_IRQS,
     };
     int r = vm_arm64_gic_create(b->vm, &gic);
@@ -137,7 +139,9 @@ static int create_gic(arm64_virt_t *b, char *err, size_t errlen)
                                                      : "GICv3 or GICv2",
                            strerror(-r));
     b->gic_version = gic.version;
-    LOG_INFO("interrupt controller: in-kernel GICv%d", gic.version);
+    b->its_base = gic.its_base;
+    LOG_INFO("interrupt controller: in-kernel GICv%d%s", gic.version,
+             gic.its_base ? " with an ITS" : "");
     return 0;
 }
 
@@ -306,6 +310,8 @@ static int build_dtb(arm64_virt_t *b, void *dst, char *err, size_t errlen)
             .cpu_size = ARM64_VIRT_GIC_CPU_SIZE,
             .redist_base = ARM64_VIRT_GIC_REDIST_BASE,
             .redist_size = ARM64_VIRT_GIC_REDIST_SIZE_PER_CPU * n,
+            .its_base = b->its_base,
+            .its_size = b->its_base ? ARM64_VIRT_GIC_ITS_SIZE : 0,
         },
         .uart = {
             .base = ARM64_VIRT_UART_BASE,

@@ -112,6 +112,7 @@ static int kvm_vm_create(hv_vm_t **out)
     vm->vm_fd = -1;
 #if defined(VMMKIT_ARCH_arm64)
     vm->gic_fd = -1;
+    vm->its_fd = -1;
 #endif
     vm->kvm_fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0) {
@@ -239,13 +240,17 @@ static int kvm_irq_line(hv_vm_t *vm, uint32_t irq, int level)
 }
 
 /* api.rst, KVM_SIGNAL_MSI: > 0 delivered, 0 blocked by the guest; both are success. */
-static int kvm_msi(hv_vm_t *vm, uint64_t addr, uint32_t data)
+static int kvm_msi(hv_vm_t *vm, uint64_t addr, uint32_t data, uint32_t devid)
 {
     struct kvm_msi msi = {
         .address_lo = (uint32_t)addr,
         .address_hi = (uint32_t)(addr >> 32),
         .data = data,
     };
+    if (vm->msi_devid) {
+        msi.flags = KVM_MSI_VALID_DEVID;
+        msi.devid = devid;
+    }
     int rc = kvm_ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi);
     return rc < 0 ? rc : 0;
 }

@@ -37,6 +37,10 @@ int kvm_arch_vm_init(struct hv_vm *vm)
 
 void kvm_arch_vm_fini(struct hv_vm *vm)
 {
+    if (vm->its_fd >= 0) {
+        close(vm->its_fd);
+        vm->its_fd = -1;
+    }
     if (vm->gic_fd >= 0) {
         close(vm->gic_fd);
         vm->gic_fd = -1;
@@ -124,6 +128,32 @@ static int set_attr(int fd, uint32_t group, uint64_t attr, void *addr, const cha
 }
 
 /*
+ * arm-vgic-its.rst: an in-kernel ITS at @base (KVM_VGIC_ITS_ADDR_TYPE),
+ * then KVM_DEV_ARM_VGIC_CTRL_INIT.  MSIs to it carry a device ID
+ * (KVM_MSI_VALID_DEVID).  Returns 0, -ENODEV when the host has none.
+ */
+static int its_create(hv_vm_t *vm, uint64_t base)
+{
+    struct kvm_create_device cd = {.type = KVM_DEV_TYPE_ARM_VGIC_ITS};
+    int rc = kvm_ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &cd);
+
+    if (rc < 0) {
+        LOG_DEBUG("kvm: no in-kernel ITS: %s", strerror(-rc));
+        return rc;
+    }
+    if ((rc = set_attr((int)cd.fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE, &base,
+                       "ITS address")) < 0 ||
+        (rc = set_attr((int)cd.fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL,
+                       "ITS initialisation")) < 0) {
+        close((int)cd.fd);
+        return rc;
+    }
+    vm->its_fd = (int)cd.fd;
+    vm->msi_devid = true;
+    return 0;
+}
+
+/*
  * arm-vgic.rst / arm-vgic-v3.rst: create the device, place its frames
  * (KVM_DEV_ARM_VGIC_GRP_ADDR), set the number of interrupts
  * (KVM_DEV_ARM_VGIC_GRP_NR_IRQS), then KVM_DEV_ARM_VGIC_CTRL_INIT, which
@@ -168,6 +198,9 @@ int kvm_arm64_gic_create(hv_vm_t *vm, vm_arm64_gic_t *gic, unsigned int nr_vcpus
     }
     vm->gic_fd = fd;
     LOG_DEBUG("kvm: GICv%d ready for %u vCPUs", gic->version, nr_vcpus);
+    if (gic->version == 3 && gic->its_base && its_create(vm, gic->its_base) < 0) {
+        gic->its_base = 0; /* no ITS: the GIC works, MSIs do not */
+    }
     return 0;
 
 err:

@@ -25,12 +25,14 @@ struct hv_vm {
     uint32_t nr_slots;  /* KVM_CAP_NR_MEMSLOTS */
     uint64_t *slot_map; /* bit set = slot in use (core serialises mem_map/unmap) */
     bool readonly_mem;  /* KVM_CAP_READONLY_MEM */
+    bool msi_devid;     /* MSIs must carry a device ID (an arm64 ITS translates them) */
 #if defined(VMMKIT_ARCH_x86)
     bool irqchip;
     struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, patched per vCPU */
 #elif defined(VMMKIT_ARCH_arm64)
     struct kvm_vcpu_init preferred; /* KVM_ARM_PREFERRED_TARGET */
     int gic_fd;
+    int its_fd; /* in-kernel ITS, or -1 */
 #endif
 };
 
