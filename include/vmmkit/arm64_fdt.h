@@ -85,6 +85,29 @@ typedef struct arm64_fdt_virtio_mmio {
     bool level_triggered; /* false (default): rising edge, which suits irqfd pulses */
 } arm64_fdt_virtio_mmio_t;
 
+/* One legacy PCI interrupt: device @devfn's pin @pin is wired to SPI @intid. */
+typedef struct arm64_fdt_pci_irq {
+    uint32_t devfn; /* device << 3 | function */
+    uint32_t pin;   /* 1..4 = INTA#..INTD# */
+    uint32_t intid; /* SPI INTID, level-high */
+} arm64_fdt_pci_irq_t;
+
+/*
+ * A generic ECAM PCI host bridge (bindings pci/host-generic-pci.yaml).
+ * ecam_size == 0 means no PCI.  Memory windows are identity-mapped (PCI
+ * address == CPU address).
+ */
+typedef struct arm64_fdt_pci {
+    uint64_t ecam_base;
+    uint64_t ecam_size; /* 1 MiB per bus */
+    uint32_t bus_first, bus_last;
+    uint64_t mmio_base, mmio_size;     /* 32-bit non-prefetchable window (below 4 GiB) */
+    uint64_t mmio64_base, mmio64_size; /* 64-bit window; size 0 = none */
+    const arm64_fdt_pci_irq_t *irq_map;
+    size_t nr_irq_map;
+    bool msi; /* MSIs go to the GIC ITS (gic.its_size must be set) */
+} arm64_fdt_pci_t;
+
 typedef struct arm64_fdt_config {
     /* RAM: at least one region. */
     const arm64_fdt_mem_region_t *mem;
@@ -102,6 +125,8 @@ typedef struct arm64_fdt_config {
 
     const arm64_fdt_virtio_mmio_t *virtio;
     size_t nr_virtio;
+
+    arm64_fdt_pci_t pci;
 
     /* /chosen */
     const char *bootargs;  /* NULL = no bootargs property */

@@ -422,6 +422,74 @@ static void test_virtio(void **state)
     assert_cells(v1, "interrupts", irq1, 3);
 }
 
+static const arm64_fdt_pci_irq_t pci_irqs[] = {
+    {.devfn = 1 << 3, .pin = 1, .intid = 35},
+    {.devfn = 2 << 3, .pin = 1, .intid = 36},
+};
+
+static arm64_fdt_config_t config_pci(void)
+{
+    arm64_fdt_config_t c = config_v3();
+
+    c.gic.its_base = 0x08080000;
+    c.gic.its_size = 0x20000;
+    c.pci = (arm64_fdt_pci_t){
+        .ecam_base = 0x30000000,
+        .ecam_size = 0x100000,
+        .bus_first = 0,
+        .bus_last = 0,
+        .mmio_base = 0x10000000,
+        .mmio_size = 0x10000000,
+        .mmio64_base = 0x8000000000ull,
+        .mmio64_size = 0x8000000000ull,
+        .irq_map = pci_irqs,
+        .nr_irq_map = 2,
+        .msi = true,
+    };
+    return c;
+}
+
+static void test_pci(void **state)
+{
+    arm64_fdt_config_t c = config_pci();
+    const uint64_t reg[2] = {0x30000000, 0x100000};
+    const uint32_t bus[2] = {0, 0};
+    const uint32_t ranges[14] = {0x02000000, 0,    0x10000000, 0,    0x10000000, 0,    0x10000000,
+                                 0x03000000, 0x80, 0,          0x80, 0,          0x80, 0};
+    const uint32_t map[20] = {1 << 11, 0, 0, 1, 1, 0, 0, 0, 3, 4,
+                              2 << 11, 0, 0, 1, 1, 0, 0, 0, 4, 4};
+    const uint32_t mask[4] = {0xf800, 0, 0, 7};
+    const uint32_t msi_map[4] = {0, 3, 0, 0x10000};
+    int p;
+
+    (void)state;
+    build(&c);
+    p = node("/pcie@30000000");
+    assert_str(p, "compatible", "pci-host-ecam-generic");
+    assert_str(p, "device_type", "pci");
+    assert_reg(p, reg, 1);
+    assert_cells(p, "bus-range", bus, 2);
+    assert_cells(p, "ranges", ranges, 14);
+    assert_cells(p, "interrupt-map", map, 20);
+    assert_cells(p, "interrupt-map-mask", mask, 4);
+    assert_cells(p, "msi-map", msi_map, 4);
+    assert_int_equal(cell(p, "#address-cells"), 3);
+    assert_int_equal(cell(p, "#interrupt-cells"), 1);
+
+    /* Bad PCI descriptions are refused. */
+    c.pci.ecam_size = 0x200000; /* two buses' worth for one bus */
+    assert_int_equal(arm64_fdt_build(&c, blob, sizeof(blob)), -EINVAL);
+    c = config_pci();
+    c.pci.mmio_base = 0xf8000000; /* window crosses 4 GiB */
+    assert_int_equal(arm64_fdt_build(&c, blob, sizeof(blob)), -EINVAL);
+    c = config_pci();
+    c.gic.its_size = 0; /* MSIs without an ITS */
+    assert_int_equal(arm64_fdt_build(&c, blob, sizeof(blob)), -EINVAL);
+    c = config_pci();
+    c.pci.ecam_base = 0x08000000; /* on top of the GIC */
+    assert_int_equal(arm64_fdt_build(&c, blob, sizeof(blob)), -EINVAL);
+}
+
 static void test_buffer_too_small(void **state)
 {
     arm64_fdt_config_t c = config_v3();
@@ -562,6 +630,9 @@ static void test_dtc_warning_free(void **state)
     c.gic.its_size = 0x20000;
     build(&c);
     dtc_clean("GICv3+ITS");
+    c = config_pci();
+    build(&c);
+    dtc_clean("PCI host bridge");
     c = config_v2();
     build(&c);
     dtc_clean("GICv2");
@@ -594,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_uart_and_clock),
         cmocka_unit_test(test_chosen),
         cmocka_unit_test(test_virtio),
+        cmocka_unit_test(test_pci),
         cmocka_unit_test(test_buffer_too_small),
         cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_dtc_warning_free),

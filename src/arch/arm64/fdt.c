@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libfdt.h>
@@ -25,6 +26,12 @@
 #define GICV2_PPI_CPU_MASK_SHIFT 8
 #define GIC_SPI_FIRST 32u
 #define GIC_SPI_LAST 1019u
+#define SPI_BASE GIC_SPI_FIRST
+
+/* PCI Bus Binding to Open Firmware: phys.hi space codes and the devfn field. */
+#define PCI_SPACE_MEM32 0x02000000u
+#define PCI_SPACE_MEM64 0x03000000u
+#define PCI_DEVFN_DEV_MASK 0xf8u
 
 /* Architected timer PPIs (arm,arch_timer binding order), as PPI numbers. */
 #define TIMER_PPI_SEC_PHYS 13u
@@ -115,6 +122,17 @@ static bool range_at(const arm64_fdt_config_t *cfg, size_t n, range_t *r)
     case 3:
         *r = (range_t){"uart", 0, cfg->uart.base, cfg->uart.size};
         return true;
+    case 4:
+        *r = (range_t){"pci.ecam", 0, cfg->pci.ecam_base, cfg->pci.ecam_size};
+        return true;
+    case 5:
+        *r = (range_t){"pci.mmio", 0, cfg->pci.mmio_base,
+                       cfg->pci.ecam_size ? cfg->pci.mmio_size : 0};
+        return true;
+    case 6:
+        *r = (range_t){"pci.mmio64", 0, cfg->pci.mmio64_base,
+                       cfg->pci.ecam_size ? cfg->pci.mmio64_size : 0};
+        return true;
     default:
         return false;
     }
@@ -148,6 +166,36 @@ static int check_gic(const arm64_fdt_config_t *cfg, char *msg, size_t len)
                         " (0x20000 each)",
                         g->redist_size, cfg->nr_cpus, need);
     }
+    return 0;
+}
+
+static int check_pci(const arm64_fdt_config_t *cfg, char *msg, size_t len)
+{
+    const arm64_fdt_pci_t *p = &cfg->pci;
+
+    if (!p->ecam_size)
+        return 0;
+    if (p->bus_first > p->bus_last || p->bus_last > 255)
+        return fail(msg, len, "pci bus range %u..%u is not within 0..255", p->bus_first,
+                    p->bus_last);
+    if (p->ecam_size != (uint64_t)(p->bus_last - p->bus_first + 1) << 20 ||
+        (p->ecam_base & ((1u << 20) - 1)))
+        return fail(msg, len, "pci.ecam must be 1 MiB aligned and 1 MiB per bus");
+    if (!p->mmio_size && !p->mmio64_size)
+        return fail(msg, len, "pci has no memory window");
+    if (p->mmio_size && p->mmio_base + p->mmio_size > (1ull << 32))
+        return fail(msg, len, "pci.mmio must lie below 4 GiB");
+    if (p->nr_irq_map && !p->irq_map)
+        return fail(msg, len, "pci.nr_irq_map is %zu but irq_map is NULL", p->nr_irq_map);
+    for (size_t i = 0; i < p->nr_irq_map; i++) {
+        const arm64_fdt_pci_irq_t *e = &p->irq_map[i];
+
+        if (e->pin < 1 || e->pin > 4 || e->devfn > 0xff || !spi_ok(e->intid))
+            return fail(msg, len, "pci.irq_map[%zu]: devfn %u pin %u intid %u is not valid", i,
+                        e->devfn, e->pin, e->intid);
+    }
+    if (p->msi && !(cfg->gic.version == 3 && cfg->gic.its_size))
+        return fail(msg, len, "pci.msi needs a GICv3 with an ITS");
     return 0;
 }
 
@@ -198,6 +246,9 @@ int arm64_fdt_check_config(const arm64_fdt_config_t *cfg, char *msg, size_t len)
                 return fail(msg, len, "virtio[%zu] and virtio[%zu] share intid %u", j, i, v->intid);
         }
     }
+    ret = check_pci(cfg, msg, len);
+    if (ret < 0)
+        return ret;
     /* Every range must fit 64 bits and none may overlap another. */
     for (size_t i = 0; range_at(cfg, i, &a); i++) {
         uint64_t end;
@@ -473,6 +524,79 @@ static int write_virtio(void *fdt, const arm64_fdt_config_t *cfg)
     return 0;
 }
 
+/* One "ranges" entry of a PCI bridge: 3 PCI cells, 2 CPU cells, 2 size cells. */
+static void pci_range(fdt32_t *c, uint32_t space, uint64_t base, uint64_t size)
+{
+    c[0] = cpu_to_fdt32(space);
+    c[1] = cpu_to_fdt32((uint32_t)(base >> 32));
+    c[2] = cpu_to_fdt32((uint32_t)base);
+    c[3] = cpu_to_fdt32((uint32_t)(base >> 32));
+    c[4] = cpu_to_fdt32((uint32_t)base);
+    c[5] = cpu_to_fdt32((uint32_t)(size >> 32));
+    c[6] = cpu_to_fdt32((uint32_t)size);
+}
+
+/*
+ * The ECAM host bridge (bindings pci/host-generic-pci.yaml, pci/pci.txt for
+ * ranges and interrupt-map; PCI Bus Binding to Open Firmware 2.2.1.1 for
+ * the phys.hi cell: space code bits 24-25, devfn bits 8-15).
+ */
+static int write_pci(void *fdt, const arm64_fdt_config_t *cfg)
+{
+    const arm64_fdt_pci_t *p = &cfg->pci;
+    uint64_t reg[2] = {p->ecam_base, p->ecam_size};
+    const fdt32_t bus_range[2] = {cpu_to_fdt32(p->bus_first), cpu_to_fdt32(p->bus_last)};
+    const fdt32_t map_mask[4] = {cpu_to_fdt32(PCI_DEVFN_DEV_MASK << 8), 0, 0, cpu_to_fdt32(7)};
+    fdt32_t ranges[14];
+    int nr_ranges = 0;
+
+    TRY(begin_node(fdt, "pcie@%" PRIx64, p->ecam_base));
+    TRY(fdt_property_string(fdt, "compatible", "pci-host-ecam-generic"));
+    TRY(fdt_property_string(fdt, "device_type", "pci"));
+    TRY(fdt_property_cell(fdt, "#address-cells", 3));
+    TRY(fdt_property_cell(fdt, "#size-cells", 2));
+    TRY(fdt_property_cell(fdt, "#interrupt-cells", 1));
+    TRY(prop_reg(fdt, reg, 1));
+    TRY(fdt_property(fdt, "bus-range", bus_range, sizeof(bus_range)));
+    TRY(fdt_property_cell(fdt, "linux,pci-domain", 0));
+    TRY(fdt_property(fdt, "dma-coherent", NULL, 0));
+    if (p->mmio_size)
+        pci_range(&ranges[7 * nr_ranges++], PCI_SPACE_MEM32, p->mmio_base, p->mmio_size);
+    if (p->mmio64_size)
+        pci_range(&ranges[7 * nr_ranges++], PCI_SPACE_MEM64, p->mmio64_base, p->mmio64_size);
+    TRY(fdt_property(fdt, "ranges", ranges, (int)(nr_ranges * 7 * sizeof(fdt32_t))));
+    if (p->nr_irq_map) {
+        /* child (3 + 1 cells), parent phandle, parent unit address (the GIC's
+         * #address-cells = 2), parent specifier (3 cells): 10 cells an entry. */
+        size_t n = p->nr_irq_map;
+        fdt32_t *map = calloc(n * 10, sizeof(*map));
+        int r;
+
+        if (!map)
+            return -FDT_ERR_NOSPACE;
+        for (size_t i = 0; i < n; i++) {
+            fdt32_t *e = &map[i * 10];
+            e[0] = cpu_to_fdt32((p->irq_map[i].devfn & 0xff) << 8);
+            e[3] = cpu_to_fdt32(p->irq_map[i].pin);
+            e[4] = cpu_to_fdt32(ARM64_FDT_PHANDLE_GIC);
+            e[7] = cpu_to_fdt32(GIC_SPI);
+            e[8] = cpu_to_fdt32(p->irq_map[i].intid - SPI_BASE);
+            e[9] = cpu_to_fdt32(IRQ_TYPE_LEVEL_HIGH);
+        }
+        r = fdt_property(fdt, "interrupt-map", map, (int)(n * 10 * sizeof(*map)));
+        free(map);
+        TRY(r);
+        TRY(fdt_property(fdt, "interrupt-map-mask", map_mask, sizeof(map_mask)));
+    }
+    if (p->msi && cfg->gic.version == 3 && cfg->gic.its_size) {
+        /* Every requester ID maps to the same ITS device ID (bindings pci/pci-msi.txt). */
+        const fdt32_t msi_map[4] = {0, cpu_to_fdt32(ARM64_FDT_PHANDLE_ITS), 0,
+                                    cpu_to_fdt32(0x10000)};
+        TRY(fdt_property(fdt, "msi-map", msi_map, sizeof(msi_map)));
+    }
+    return fdt_end_node(fdt);
+}
+
 static int write_tree(void *fdt, int size, const arm64_fdt_config_t *cfg)
 {
     TRY(fdt_create(fdt, size));
@@ -494,6 +618,8 @@ static int write_tree(void *fdt, int size, const arm64_fdt_config_t *cfg)
     if (cfg->uart.size)
         TRY(write_uart(fdt, cfg));
     TRY(write_virtio(fdt, cfg));
+    if (cfg->pci.ecam_size)
+        TRY(write_pci(fdt, cfg));
 
     TRY(fdt_end_node(fdt));
     return fdt_finish(fdt);
