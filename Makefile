@@ -2,7 +2,8 @@
 # the steps together so a fresh Debian 12 clone needs one command.
 #
 #   make demo    set up, build, fetch the guest, boot it to a shell
-#   make check   set up, build, run every test (unit, native KVM, guest boots)
+#   make check   set up, build, run every test (unit, native KVM, a bounded
+#                fuzz run of every harness, guest boots)
 
 SHELL := /bin/bash
 BUILD ?= build
@@ -10,7 +11,8 @@ BUILD_ARM64 ?= build-arm64
 JOBS ?= $(shell nproc)
 CACHE = $(shell . scripts/lib.sh && vmmkit_cache)
 
-.PHONY: all setup build native arm64 guest demo check unit guest-tests bench clean format
+.PHONY: all setup build native arm64 guest demo check unit guest-tests bench clean format \
+        fuzz-check fuzz
 
 all: build
 
@@ -47,10 +49,21 @@ guest-tests: build guest
 
 check: build guest
 	@cd $(BUILD) && ctest --output-on-failure
+	@$(MAKE) --no-print-directory fuzz-check
 	@tests/guest/run
 
 bench: build guest
 	@bench/boot
+
+# libFuzzer harnesses (tests/fuzz/README.md), in a separate clang build with
+# sanitizers: fuzz-check runs each fuzzer for 10 s, fuzz for 5 minutes.
+fuzz-check: setup
+	@CC=clang cmake -S . -B build-fuzz -DVMMKIT_FUZZ=ON -DVMMKIT_TESTS=OFF >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+	@cd build-fuzz && ctest -L fuzz --output-on-failure
+
+fuzz:
+	@VMMKIT_FUZZ_SECONDS=300 $(MAKE) --no-print-directory fuzz-check
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

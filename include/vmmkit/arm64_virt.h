@@ -13,6 +13,9 @@
  *   0x0808_0000  GICv3 ITS (128 KiB), when the host has one
  *   0x080a_0000  GICv3 redistributors (128 KiB per vCPU)
  *   0x0900_0000  PL011 UART (4 KiB), SPI 1 (INTID 33)
+ *   0x0a00_0000  virtio-mmio transports (512 bytes each), SPI 16.. (INTID 48..)
+ *   0x1000_0000  PCI memory window (32-bit BARs), up to the ECAM
+ *   0x3f00_0000  PCI ECAM (1 MiB: bus 0); INTA..D on SPI 3..6 (INTID 35..38)
  *   0x4000_0000  RAM
  *
  * Boot (Linux Documentation/arch/arm64/booting.rst): the Image is placed
@@ -23,6 +26,7 @@
 #ifndef VMMKIT_ARM64_VIRT_H
 #define VMMKIT_ARM64_VIRT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,8 +50,23 @@ extern "C" {
 #define ARM64_VIRT_UART_SIZE 0x00001000ull
 #define ARM64_VIRT_UART_INTID 33u
 #define ARM64_VIRT_RAM_BASE 0x40000000ull
+#define ARM64_VIRT_VIRTIO_MMIO_BASE 0x0a000000ull
+#define ARM64_VIRT_VIRTIO_MMIO_STRIDE 0x200ull
+#define ARM64_VIRT_VIRTIO_MMIO_INTID 48u
+#define ARM64_VIRT_VIRTIO_MMIO_MAX 32u
+#define ARM64_VIRT_PCI_MMIO_BASE 0x10000000ull
+#define ARM64_VIRT_PCI_MMIO_SIZE 0x2f000000ull
+#define ARM64_VIRT_PCI_ECAM_BASE 0x3f000000ull
+#define ARM64_VIRT_PCI_INTX_INTID 35u
 #define ARM64_VIRT_GIC_NR_IRQS 128u
 #define ARM64_VIRT_DEFAULT_CMDLINE "console=ttyAMA0"
+#define ARM64_VIRT_DEFAULT_CMDLINE_HVC "console=hvc0"
+
+/* How virtio devices reach the guest. */
+typedef enum arm64_virt_transport {
+    ARM64_VIRT_TRANSPORT_MMIO = 0, /* virtio-mmio windows in the device tree (default) */
+    ARM64_VIRT_TRANSPORT_PCI,      /* virtio-pci behind an ECAM host bridge */
+} arm64_virt_transport_t;
 
 typedef struct arm64_virt_config {
     const char *kernel;  /* path to an arm64 Image */
@@ -58,7 +77,10 @@ typedef struct arm64_virt_config {
     uint64_t ram_size;
     unsigned int cpus;
     int gic_version; /* 0 = best available, 2 or 3 */
-    chardev_t *console; /* the PL011's host side */
+    chardev_t *console; /* the console's host side */
+    bool virtio_console; /* the console is a virtio-console (hvc0), not the PL011 */
+    bool no_rng;         /* leave out virtio-rng */
+    arm64_virt_transport_t transport;
 } arm64_virt_config_t;
 
 typedef struct arm64_virt arm64_virt_t;

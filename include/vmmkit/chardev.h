@@ -60,6 +60,13 @@ int chardev_write(chardev_t *cd, const void *buf, size_t len);
 /* The device has room for input again (thread-safe, cheap, never blocks). */
 void chardev_rx_ready(chardev_t *cd);
 
+/*
+ * Stop the input thread and wait for it: from then on the receive callback
+ * is never called again (the device may go).  Output still works.  Safe to
+ * call more than once.
+ */
+void chardev_stop(chardev_t *cd);
+
 /* Stop the input thread, restore the terminal, free. */
 void chardev_close(chardev_t *cd);
 

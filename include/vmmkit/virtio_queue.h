@@ -38,8 +38,8 @@
 extern "C" {
 #endif
 
-#define VIRTQ_MAX_SIZE 32768u    /* 2.7: split queue sizes are powers of 2 up to 32768 */
-#define VIRTQ_MAX_CHAIN_BUFS 256u /* buffers a device takes in one chain */
+#define VIRTQ_MAX_SIZE 32768u              /* 2.7: split queue sizes are powers of 2 up to 32768 */
+#define VIRTQ_MAX_CHAIN_BUFS 256u          /* buffers a device takes in one chain */
 #define VIRTQ_MAX_CHAIN_BYTES (256u << 20) /* total length of one chain */
 
 /* Descriptor flags (2.7.5). */
@@ -62,10 +62,10 @@ typedef enum virtq_error {
     VIRTQ_E_INDIRECT_SIZE,     /* indirect table length 0, not a multiple of 16, or too big */
     VIRTQ_E_INDIRECT_NOT_NEGOTIATED, /* INDIRECT flag without VIRTIO_F_RING_INDIRECT_DESC */
     VIRTQ_E_INDIRECT_WITH_NEXT,      /* INDIRECT and NEXT both set (2.7.5.3.1) */
-    VIRTQ_E_WRITE_BEFORE_READ, /* a device-readable buffer after a device-writable one */
-    VIRTQ_E_UNEXPECTED_WRITABLE, /* the device needs read-only buffers here */
-    VIRTQ_E_UNEXPECTED_READABLE, /* the device needs write-only buffers here */
-    VIRTQ_E_USED_LEN,          /* the device claimed to write more than the chain holds */
+    VIRTQ_E_WRITE_BEFORE_READ,       /* a device-readable buffer after a device-writable one */
+    VIRTQ_E_UNEXPECTED_WRITABLE,     /* the device needs read-only buffers here */
+    VIRTQ_E_UNEXPECTED_READABLE,     /* the device needs write-only buffers here */
+    VIRTQ_E_USED_LEN,                /* the device claimed to write more than the chain holds */
     VIRTQ_E_COUNT
 } virtq_error_t;
 
@@ -88,19 +88,19 @@ typedef struct virtq_chain {
 
 typedef struct virtq {
     vm_t *vm;
-    const char *name;  /* for logs: "virtio-rng0.q0" (not copied) */
-    uint16_t size;     /* queue size the driver chose */
-    bool ready;        /* enabled by the driver */
-    bool event_idx;    /* VIRTIO_F_RING_EVENT_IDX negotiated */
-    bool indirect;     /* VIRTIO_F_RING_INDIRECT_DESC negotiated */
+    const char *name; /* for logs: "virtio-rng0.q0" (not copied) */
+    uint16_t size;    /* queue size the driver chose */
+    bool ready;       /* enabled by the driver */
+    bool event_idx;   /* VIRTIO_F_RING_EVENT_IDX negotiated */
+    bool indirect;    /* VIRTIO_F_RING_INDIRECT_DESC negotiated */
     uint64_t desc_gpa, avail_gpa, used_gpa;
     /* host pointers, valid while ready */
     void *desc, *avail, *used;
-    uint16_t last_avail;  /* next available entry to consume */
-    uint16_t used_idx;    /* our copy of used.idx */
-    uint16_t signalled_used; /* used.idx at the last interrupt (EVENT_IDX) */
+    uint16_t last_avail;     /* next available entry to consume */
+    uint16_t used_idx;       /* our copy of used.idx */
+    uint16_t signalled_used; /* used.idx at the last virtq_should_notify() */
     bool signalled_valid;
-    bool broken;          /* a ring-level violation: no more pops until reset */
+    bool broken; /* a ring-level violation: no more pops until reset */
     uint64_t errors[VIRTQ_E_COUNT];
     vmm_ratelimit_t log_rl;
 } virtq_t;
@@ -111,35 +111,60 @@ const char *virtq_error_name(virtq_error_t err);
 /*
  * Make @q live with the ring addresses and size the driver configured.
  * Checks the size (power of 2, 1..VIRTQ_MAX_SIZE), alignment (desc 16,
- * avail 2, used 4: 2.7) and that each ring lies wholly in guest RAM.
- * Returns VIRTQ_OK or VIRTQ_E_RING_ADDRESS / an -EINVAL for the size.
+ * avail 2, used 4: 2.7) and that each ring, including the trailing
+ * used_event / avail_event fields, lies wholly in guest RAM.  Keeps
+ * q->name and the counters; starts from indices 0.
+ * Returns 0 (VIRTQ_OK); -EINVAL for a bad size (or NULL @q / @vm); or
+ * -VIRTQ_E_RING_ADDRESS (counted, logged) for a ring outside RAM or
+ * misaligned, and the queue is then broken and not ready.
  */
 int virtq_enable(virtq_t *q, vm_t *vm, uint16_t size, uint64_t desc_gpa, uint64_t avail_gpa,
                  uint64_t used_gpa, bool event_idx, bool indirect);
 
-/* Back to the reset state (not ready, indices 0); counters are kept. */
+/*
+ * Back to the reset state (not ready, not broken, no rings, indices 0);
+ * q->vm, q->name and the counters are kept.  Also initialises a zeroed
+ * queue.
+ */
 void virtq_reset(virtq_t *q);
 
 /*
  * Pop the next available chain into @chain.  Returns 1 with a chain, 0 when
- * the ring is empty, or a negative virtq_error_t when the guest broke the
- * protocol.  On a chain-level error @chain->head is valid (the caller
- * pushes it back with length 0); on a ring-level error (AVAIL_IDX_JUMP,
- * HEAD_OUT_OF_RANGE, RING_ADDRESS) the queue is marked broken and the
- * caller should set DEVICE_NEEDS_RESET.
+ * the ring is empty (or the queue is not ready, or broken), or a negative
+ * virtq_error_t when the guest broke the protocol.  On a chain-level error
+ * the entry is consumed, @chain->head is valid (the caller pushes it back
+ * with length 0) and @chain holds no buffers; on a ring-level error
+ * (AVAIL_IDX_JUMP, HEAD_OUT_OF_RANGE) nothing is consumed, the queue is
+ * marked broken (q->broken) and the caller should set DEVICE_NEEDS_RESET:
+ * a broken queue pops nothing until virtq_reset() / virtq_enable().
  */
 int virtq_pop(virtq_t *q, virtq_chain_t *chain);
 
 /*
- * Return @head to the guest as used, with @written bytes written (clamped
- * to the chain's writable length by the caller; virtq_push() refuses more
- * than 2^32-1).  Publishes used.idx.
+ * Return @head to the guest as used, with @written bytes written (the
+ * caller keeps it within the chain's writable length; virtq_push_chain()
+ * does that for it).  Writes the used element, then publishes used.idx
+ * with release semantics (2.7.8.2).  A no-op on a queue that is not ready.
  */
 void virtq_push(virtq_t *q, uint16_t head, uint32_t written);
 
 /*
+ * virtq_push() for a popped @chain: a @written beyond chain->writable_len
+ * is a device bug, counted and logged as VIRTQ_E_USED_LEN and clamped
+ * (2.7.8.2: the device must not claim more than it wrote).
+ */
+void virtq_push_chain(virtq_t *q, const virtq_chain_t *chain, uint32_t written);
+
+/*
+ * Count @err against @q and log it rate-limited with the queue's name, for
+ * the violations only a device can see (UNEXPECTED_WRITABLE when it needs
+ * read-only buffers, UNEXPECTED_READABLE, ...).  Returns -@err.
+ */
+int virtq_report_error(virtq_t *q, virtq_error_t err);
+
+/*
  * Whether the driver wants an interrupt for what was pushed since the last
- * one (avail.flags NO_INTERRUPT, or used_event with EVENT_IDX: 2.7.10).
+ * one (avail.flags NO_INTERRUPT, or used_event with EVENT_IDX: 2.7.7).
  * Call after a batch of pushes; when it returns true the caller raises the
  * queue's interrupt.
  */
@@ -152,8 +177,12 @@ bool virtq_should_notify(virtq_t *q);
  */
 void virtq_enable_notify(virtq_t *q);
 
-/* Copy helpers over a chain: gather readable bytes from @offset, scatter
- * into writable bytes from @offset.  Return the bytes copied. */
+/*
+ * Copy helpers over a chain: gather up to @len readable bytes starting at
+ * byte @offset of the readable part, or scatter up to @len bytes into the
+ * writable part starting at its byte @offset.  Return the bytes copied
+ * (short when the part ends first; 0 when @offset is past its end).
+ */
 size_t virtq_chain_read(const virtq_chain_t *c, size_t offset, void *dst, size_t len);
 size_t virtq_chain_write(const virtq_chain_t *c, size_t offset, const void *src, size_t len);
 

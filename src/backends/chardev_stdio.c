@@ -242,15 +242,21 @@ int chardev_start(chardev_t *cd, chardev_receive_fn receive, void *opaque)
     return 0;
 }
 
+void chardev_stop(chardev_t *cd)
+{
+    if (!cd || !cd->thread_started)
+        return;
+    cd->stopping = true;
+    chardev_rx_ready(cd);
+    pthread_join(cd->thread, NULL);
+    cd->thread_started = false;
+}
+
 void chardev_close(chardev_t *cd)
 {
     if (!cd)
         return;
-    if (cd->thread_started) {
-        cd->stopping = true;
-        chardev_rx_ready(cd);
-        pthread_join(cd->thread, NULL);
-    }
+    chardev_stop(cd);
     if (cd->raw) {
         tcsetattr(cd->in_fd, TCSANOW, &cd->saved);
         if (saved_termios_fd == cd->in_fd)

@@ -68,13 +68,18 @@ void cli_print_run_help(void *stream)
             "  -i, --initrd PATH   an initial ramdisk\n"
             "  -d, --dtb PATH      a device tree blob to boot with instead of the\n"
             "                      one vmmkit generates from the VM's layout\n"
-            "  -c, --cmdline STR   the kernel command line (default \"console=ttyAMA0\";\n"
+            "  -c, --cmdline STR   the kernel command line (default \"console=ttyAMA0\",\n"
+            "                      or \"console=hvc0\" with --console virtio;\n"
             "                      with --dtb, the DTB's own unless given)\n"
             "  -m, --mem SIZE      guest RAM, e.g. 256M, 1G; a bare number is MiB\n"
             "                      (default 256M)\n"
             "  -n, --cpus N        number of vCPUs (default 1); secondaries start\n"
             "                      through PSCI CPU_ON\n"
             "      --gic VERSION   interrupt controller: auto (default), 2 or 3\n"
+            "      --transport T   how virtio devices attach: mmio (default) or pci\n"
+            "      --console C     what carries stdio: serial (the PL011, ttyAMA0;\n"
+            "                      default) or virtio (virtio-console, hvc0)\n"
+            "      --no-rng        leave out the virtio-rng device\n"
             "      --no-reboot     exit 0 when the guest reboots, instead of\n"
             "                      booting it again\n"
             "      --dump-dtb FILE write the device tree the guest would boot with to\n"
@@ -84,7 +89,7 @@ void cli_print_run_help(void *stream)
             "  -v, --verbose       more messages (repeat for debug)\n"
             "  -h, --help          this text\n"
             "\n"
-            "The console is a PL011 UART on stdin/stdout; when stdin is a terminal\n"
+            "The console is on stdin/stdout; when stdin is a terminal\n"
             "it is put into raw mode: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "\n"
             "Exit status: 0 when the guest powers off (or reboots, with --no-reboot),\n"
@@ -93,7 +98,8 @@ void cli_print_run_help(void *stream)
 
 int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t errlen)
 {
-    enum { OPT_GIC = 256, OPT_NO_REBOOT, OPT_STATS, OPT_DUMP_DTB };
+    enum { OPT_GIC = 256, OPT_NO_REBOOT, OPT_STATS, OPT_DUMP_DTB, OPT_TRANSPORT, OPT_CONSOLE,
+           OPT_NO_RNG };
     static const struct option longopts[] = {
         {"kernel", required_argument, NULL, 'k'},
         {"initrd", required_argument, NULL, 'i'},
@@ -105,6 +111,9 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
         {"stats", no_argument, NULL, OPT_STATS},
         {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
+        {"transport", required_argument, NULL, OPT_TRANSPORT},
+        {"console", required_argument, NULL, OPT_CONSOLE},
+        {"no-rng", no_argument, NULL, OPT_NO_RNG},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -156,6 +165,20 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         case OPT_NO_REBOOT: opts->no_reboot = true; break;
         case OPT_STATS: opts->stats = true; break;
         case OPT_DUMP_DTB: opts->dump_dtb = optarg; break;
+        case OPT_TRANSPORT:
+            if (strcmp(optarg, "mmio") == 0 || strcmp(optarg, "pci") == 0)
+                opts->transport_pci = optarg[0] == 'p';
+            else
+                return usage_error(err, errlen, "--transport '%s': must be mmio or pci", optarg);
+            break;
+        case OPT_CONSOLE:
+            if (strcmp(optarg, "serial") == 0 || strcmp(optarg, "virtio") == 0)
+                opts->console_virtio = optarg[0] == 'v';
+            else
+                return usage_error(err, errlen, "--console '%s': must be serial or virtio",
+                                   optarg);
+            break;
+        case OPT_NO_RNG: opts->no_rng = true; break;
         case 'v': opts->verbose++; break;
         case 'h': return -1;
         case ':':

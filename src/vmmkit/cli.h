@@ -23,6 +23,9 @@ typedef struct run_options {
     uint64_t mem_size;
     unsigned int cpus;
     int gic_version; /* 0 = the best the host has, 2 or 3 = only that */
+    bool transport_pci; /* --transport pci (default mmio) */
+    bool console_virtio; /* --console virtio (default serial) */
+    bool no_rng;
     bool no_reboot;
     bool stats;
     int verbose;

@@ -40,6 +40,9 @@ static arm64_virt_config_t board_config(const run_options_t *o)
         .ram_size = o->mem_size,
         .cpus = o->cpus,
         .gic_version = o->gic_version,
+        .virtio_console = o->console_virtio,
+        .no_rng = o->no_rng,
+        .transport = o->transport_pci ? ARM64_VIRT_TRANSPORT_PCI : ARM64_VIRT_TRANSPORT_MMIO,
     };
 }
 

@@ -50,6 +50,14 @@ guest_run() {
     vmm --kernel "$K" --initrd "$I" --cmdline "console=ttyAMA0 quiet vmmkit.run=\"$cmd\"" "$@"
 }
 
+# guest_script SCRIPT [VMM ARGS...]: the same with a whole shell script,
+# passed base64-encoded (vmmkit.script=, see guest/init): no quoting limits.
+guest_script() {
+    b64=$(printf '%s\n' "$1" | base64 | tr -d '\n')
+    shift
+    vmm --kernel "$K" --initrd "$I" --cmdline "console=ttyAMA0 quiet vmmkit.script=$b64" "$@"
+}
+
 expect_rc() {
     [ "$rc" -eq "$1" ] && return 0
     note "exit status $rc, expected $1"
@@ -257,6 +265,37 @@ t_gic_choice() {
     expect_rc 1 && expect_out "cannot create the GICv2 interrupt controller"
 }
 
+# virtio (issue 3): what the guest sees of virtio-rng and virtio-console on
+# each transport.
+RNG_CHECK='echo rng=$(cat /sys/class/misc/hw_random/rng_current) bytes=$(head -c 4096 /dev/hwrng | wc -c)'
+
+t_virtio_mmio_rng() {
+    guest_script "cat /sys/bus/virtio/devices/*/device; $RNG_CHECK"
+    expect_rc 0 && expect_out "^0x0004" && expect_out "rng=virtio_rng.0 bytes=4096"
+}
+
+t_virtio_pci_rng() {
+    guest_script 'for d in /sys/bus/pci/devices/*; do echo pci=$(cat $d/vendor):$(cat $d/device); done
+echo msi=$(grep -c ITS-MSI /proc/interrupts)
+'"$RNG_CHECK" --transport pci
+    expect_rc 0 && expect_out "pci=0x1af4:0x1044" && expect_out "rng=virtio_rng.0 bytes=4096" || return 1
+    # MSI-X through the ITS: the virtio-pci vectors are ITS-MSI interrupts.
+    expect_out "msi=[1-9]"
+}
+
+# --console virtio: the guest's console is hvc0, interactive.
+hvc_session() {
+    start_interactive --console virtio --cmdline "console=hvc0 quiet" "$@"
+    ok=0
+    wait_for "guest# " && printf 'tty; echo answer=$((6*7))\n' >&3 && wait_for "answer=42" 30 &&
+        printf 'poweroff\n' >&3 && ok=1
+    finish_interactive
+    [ $ok = 1 ] && expect_rc 0 && expect_out "^/dev/hvc0"
+}
+
+t_hvc_mmio() { hvc_session; }
+t_hvc_pci() { hvc_session --transport pci; }
+
 echo "vmmkit guest tests: $(uname -r) host, guest kernel $kver"
 run_test arm64-programs t_arm64_programs
 run_test kernel-version t_kernel_version
@@ -265,6 +304,10 @@ run_test cpus-2 t_two_cpus
 run_test cpus-4 t_four_cpus
 run_test dtb-roundtrip t_dtb_roundtrip
 run_test gic-choice t_gic_choice
+run_test virtio-mmio-rng t_virtio_mmio_rng
+run_test virtio-pci-rng t_virtio_pci_rng
+run_test hvc0-mmio t_hvc_mmio
+run_test hvc0-pci t_hvc_pci
 run_test poweroff-exit-0 t_poweroff_exit0
 run_test reboot-no-reboot t_reboot_no_reboot
 run_test stdin-command t_stdin_command

@@ -78,7 +78,7 @@ static void test_run_all_options(void **state)
     assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--initrd", "I", "--dtb", "D",
                            "--cmdline", "console=ttyAMA0 quiet", "--mem", "1G", "--cpus", "4",
                            "--no-reboot", "--stats", "--gic", "2", "-v", "--dump-dtb", "F",
-                           NULL),
+                           "--transport", "pci", "--console", "virtio", "--no-rng", NULL),
                      0);
     assert_string_equal(o.initrd, "I");
     assert_string_equal(o.dtb, "D");
@@ -90,6 +90,9 @@ static void test_run_all_options(void **state)
     assert_true(o.stats);
     assert_int_equal(o.verbose, 1);
     assert_string_equal(o.dump_dtb, "F");
+    assert_true(o.transport_pci);
+    assert_true(o.console_virtio);
+    assert_true(o.no_rng);
 }
 
 static void test_run_usage_errors(void **state)
@@ -107,6 +110,8 @@ static void test_run_usage_errors(void **state)
         {{"--kernel", "K", "--cpus", "-2"}, "--cpus '-2'"},
         {{"--kernel", "K", "--cpus", "100000"}, "--cpus '100000'"},
         {{"--kernel", "K", "--gic", "4"}, "--gic '4'"},
+        {{"--kernel", "K", "--transport", "usb"}, "--transport 'usb'"},
+        {{"--kernel", "K", "--console", "tty"}, "--console 'tty'"},
         {{"--kernel", "K", "--bogus"}, "unknown option '--bogus'"},
         {{"--kernel", "K", "extra"}, "unexpected argument 'extra'"},
         {{"--kernel"}, "option --kernel needs a value"},

@@ -27,18 +27,6 @@
 
 #include "arch/arm64/virt_priv.h"
 
-struct arm64_virt {
-    arm64_virt_config_t cfg; /* paths are the caller's, not copied */
-    virt_plan_t plan;
-    vm_t *vm;
-    int gic_version;
-    uint64_t its_base; /* 0: no ITS */
-
-    pthread_mutex_t uart_lock;
-    pl011_t uart;
-    vm_memory_reservation_t *uart_res;
-};
-
 /* PL011 callbacks, under uart_lock. */
 static void uart_tx(void *opaque, uint8_t byte)
 {
@@ -205,10 +193,15 @@ int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *
         goto fail;
     }
     vm_register_reset_hook(b->vm, uart_reset_hook, b);
-    r = chardev_start(cfg->console, uart_receive, b);
-    if (r < 0) {
-        r = virt_errorf(err, errlen, r, "cannot start console input: %s", strerror(-r));
+    r = virt_devices_create(b, err, errlen);
+    if (r < 0)
         goto fail;
+    if (!cfg->virtio_console) {
+        r = chardev_start(cfg->console, uart_receive, b);
+        if (r < 0) {
+            r = virt_errorf(err, errlen, r, "cannot start console input: %s", strerror(-r));
+            goto fail;
+        }
     }
     *out = b;
     return 0;
@@ -318,7 +311,9 @@ static int build_dtb(arm64_virt_t *b, void *dst, char *err, size_t errlen)
             .size = ARM64_VIRT_UART_SIZE,
             .intid = ARM64_VIRT_UART_INTID,
         },
-        .bootargs = b->cfg.cmdline ? b->cfg.cmdline : ARM64_VIRT_DEFAULT_CMDLINE,
+        .bootargs = b->cfg.cmdline           ? b->cfg.cmdline
+                    : b->cfg.virtio_console ? ARM64_VIRT_DEFAULT_CMDLINE_HVC
+                                            : ARM64_VIRT_DEFAULT_CMDLINE,
         .initrd_start = l->initrd_addr,
         .initrd_size = b->plan.initrd_size,
     };
@@ -326,6 +321,7 @@ static int build_dtb(arm64_virt_t *b, void *dst, char *err, size_t errlen)
 
     for (unsigned int i = 0; i < n; i++)
         mpidr[i] = vm_vcpu_arm64_mpidr(vm_get_vcpu(b->vm, i));
+    virt_devices_fdt(b, &fc);
     r = arm64_fdt_build(&fc, dst, (size_t)b->plan.dtb_room);
     if (r < 0)
         return virt_errorf(err, errlen, r, "cannot build the device tree: %s", strerror(-r));
@@ -392,6 +388,9 @@ void arm64_virt_destroy(arm64_virt_t *b)
 {
     if (!b)
         return;
+    /* No more console input into a device that is going away. */
+    chardev_stop(b->cfg.console);
+    virt_devices_destroy(b);
     if (b->vm)
         vm_destroy(b->vm);
     pthread_mutex_destroy(&b->uart_lock);

@@ -7,8 +7,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <pthread.h>
+
+#include <vmmkit/arm64_fdt.h>
 #include <vmmkit/arm64_image.h>
 #include <vmmkit/arm64_virt.h>
+#include <vmmkit/guest_memory.h>
+#include <vmmkit/iothread.h>
+#include <vmmkit/pci.h>
+#include <vmmkit/pl011.h>
+#include <vmmkit/virtio_console.h>
+#include <vmmkit/virtio_mmio.h>
+#include <vmmkit/virtio_rng.h>
 
 /* booting.rst: the DTB must not exceed 2 MiB. */
 #define ARM64_VIRT_DTB_MAX (2u << 20)
@@ -25,10 +35,42 @@ typedef struct virt_plan {
     arm64_boot_layout_t layout;
 } virt_plan_t;
 
+/* The board (arm64_virt.h); its files share it. */
+struct arm64_virt {
+    arm64_virt_config_t cfg; /* paths are the caller's, not copied */
+    virt_plan_t plan;
+    vm_t *vm;
+    int gic_version;
+    uint64_t its_base; /* 0: no ITS */
+
+    pthread_mutex_t uart_lock;
+    pl011_t uart;
+    vm_memory_reservation_t *uart_res;
+
+    /* virtio devices (virt_devices.c) */
+    iothread_t *io;
+    virtio_rng_t *rng;
+    virtio_console_t *vcon;
+    pci_host_t *pci;
+    virtio_mmio_t *mmio[ARM64_VIRT_VIRTIO_MMIO_MAX];
+    unsigned int nr_mmio;
+    arm64_fdt_virtio_mmio_t fdt_mmio[ARM64_VIRT_VIRTIO_MMIO_MAX];
+    arm64_fdt_pci_irq_t fdt_pci_irqs[128];
+    size_t nr_fdt_pci_irqs;
+};
+
 int virt_errorf(char *err, size_t errlen, int ret, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int virt_open_file(const char *what, const char *path, uint64_t *size, char *err, size_t errlen);
 int virt_pread_all(int fd, void *buf, size_t len, off_t off);
+
+/*
+ * virt_devices.c: create the virtio devices on their transport (after the
+ * GIC), describe them in @fc, tear them down.  0 or -errno + @err.
+ */
+int virt_devices_create(arm64_virt_t *b, char *err, size_t errlen);
+void virt_devices_fdt(arm64_virt_t *b, arm64_fdt_config_t *fc);
+void virt_devices_destroy(arm64_virt_t *b);
 
 /* Check the files of @cfg and lay them out in RAM.  0 or -errno + @err. */
 int virt_plan(const arm64_virt_config_t *cfg, virt_plan_t *plan, char *err, size_t errlen);
