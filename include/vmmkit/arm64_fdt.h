@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-/* Most vCPUs a KVM arm64 VM can have (KVM_MAX_VCPUS on arm64). */
+/* Most vCPUs an arm64 VM can have (the hypervisor's limit on arm64). */
 #define ARM64_FDT_MAX_CPUS 512u
 /* GICv2 has at most 8 CPU interfaces (GIC architecture spec v2). */
 #define ARM64_FDT_GICV2_MAX_CPUS 8u

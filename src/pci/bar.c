@@ -72,7 +72,7 @@ uint32_t pci_bar_reg_read(const pci_device_t *dev, unsigned int index)
         return (uint32_t)(dev->bars[index - 1].addr >> 32);
     }
     if (!b->size) {
-        return 0; /* not implemented: reads 0, sizing gives 0 (6.2.5.1) */
+        return 0; /* an absent BAR: reads 0, sizing gives 0 (6.2.5.1) */
     }
     v = (uint32_t)b->addr & BAR_ADDR_LO_MASK;
     if (b->flags & PCI_BAR_F_64BIT) {

@@ -29,7 +29,7 @@
 struct pci_bar {
     pci_device_t *dev;
     unsigned int index;
-    uint64_t size;                /* 0: not implemented (or the upper half of a 64-bit BAR) */
+    uint64_t size;                /* 0: absent (or the upper half of a 64-bit BAR) */
     unsigned int flags;           /* PCI_BAR_F_* */
     bool upper;                   /* the upper half of BAR index - 1 */
     uint64_t addr;                /* the address programmed, already masked to the size */
