@@ -94,8 +94,11 @@ static void console_quit(void *opaque)
 {
     struct signal_watch *sw = opaque;
 
-    if (sw->vm)
-        vm_request_stop(sw->vm, VM_STOP_REQUESTED);
+    /* The console's input thread may run before the VM exists. */
+    vm_t *vm = __atomic_load_n(&sw->vm, __ATOMIC_ACQUIRE);
+
+    if (vm)
+        vm_request_stop(vm, VM_STOP_REQUESTED);
 }
 
 static int run_vm(const run_options_t *o, uint64_t start_ns)
@@ -129,7 +132,7 @@ static int run_vm(const run_options_t *o, uint64_t start_ns)
         return EXIT_RUN_ERROR;
     }
     vm = arm64_virt_vm(board);
-    sw.vm = vm;
+    __atomic_store_n(&sw.vm, vm, __ATOMIC_RELEASE);
     if (pthread_create(&sw.thread, NULL, signal_thread, &sw) != 0) {
         LOG_ERR("cannot start the signal thread");
         goto out;
@@ -143,9 +146,8 @@ static int run_vm(const run_options_t *o, uint64_t start_ns)
             break;
         }
         if (o->dump_dtb) {
-            status = arm64_virt_dump_dtb(board, o->dump_dtb, err, sizeof(err)) < 0
-                         ? EXIT_RUN_ERROR
-                         : 0;
+            status =
+                arm64_virt_dump_dtb(board, o->dump_dtb, err, sizeof(err)) < 0 ? EXIT_RUN_ERROR : 0;
             if (status)
                 LOG_ERR("%s", err);
             break;
@@ -219,7 +221,7 @@ int vmmkit_run_main(int argc, char **argv)
         return r;
     }
     vmm_log_set_level(opts.verbose >= 2 ? VMM_LOG_DEBUG
-                      : opts.verbose   ? VMM_LOG_INFO
-                                       : VMM_LOG_WARN);
+                      : opts.verbose    ? VMM_LOG_INFO
+                                        : VMM_LOG_WARN);
     return run_vm(&opts, start_ns);
 }

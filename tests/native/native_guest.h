@@ -31,6 +31,18 @@
 #define GUEST_CODE 0x1000u
 #define GUEST_STACK 0x8000u
 
+/* Exit 77 (ctest: skipped) with a loud reason when /dev/kvm cannot be opened. */
+static inline void native_require_dev_kvm(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        printf("SKIPPED: cannot open /dev/kvm: %s\n", strerror(errno));
+        fflush(stdout);
+        exit(77);
+    }
+    close(fd);
+}
+
 /* Exit 77 (ctest: skipped) with a loud reason when these tests cannot run here. */
 static inline void native_require_kvm(void)
 {
@@ -39,13 +51,7 @@ static inline void native_require_kvm(void)
     fflush(stdout);
     exit(77);
 #else
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        printf("SKIPPED: cannot open /dev/kvm: %s\n", strerror(errno));
-        fflush(stdout);
-        exit(77);
-    }
-    close(fd);
+    native_require_dev_kvm();
 #endif
 }
 
@@ -57,13 +63,7 @@ static inline void native_require_kvm_arm64(void)
     fflush(stdout);
     exit(77);
 #else
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        printf("SKIPPED: cannot open /dev/kvm: %s\n", strerror(errno));
-        fflush(stdout);
-        exit(77);
-    }
-    close(fd);
+    native_require_dev_kvm();
 #endif
 }
 
