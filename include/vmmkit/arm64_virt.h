@@ -76,8 +76,8 @@ typedef struct arm64_virt_config {
                           * --dtb's own /chosen/bootargs */
     uint64_t ram_size;
     unsigned int cpus;
-    int gic_version; /* 0 = best available, 2 or 3 */
-    chardev_t *console; /* the console's host side */
+    int gic_version;     /* 0 = best available, 2 or 3 */
+    chardev_t *console;  /* the console's host side */
     bool virtio_console; /* the console is a virtio-console (hvc0), not the PL011 */
     bool no_rng;         /* leave out virtio-rng */
     arm64_virt_transport_t transport;
@@ -99,8 +99,7 @@ int arm64_virt_check(const arm64_virt_config_t *cfg, char *err, size_t errlen);
  * anything runs.  On failure returns a negative errno and writes a one-line
  * message naming the problem into @err.
  */
-int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *err,
-                      size_t errlen);
+int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *err, size_t errlen);
 
 /*
  * Load the images and the DTB into guest RAM and set the boot vCPU's

@@ -27,12 +27,28 @@ int cli_parse_size(const char *s, uint64_t bare_unit, uint64_t *out)
     }
     if (*p) {
         switch (*p) {
-        case 'k': case 'K': unit = 1ull << 10; break;
-        case 'm': case 'M': unit = 1ull << 20; break;
-        case 'g': case 'G': unit = 1ull << 30; break;
-        case 't': case 'T': unit = 1ull << 40; break;
-        case 'b': case 'B': unit = 1; break;
-        default: return -EINVAL;
+        case 'k':
+        case 'K':
+            unit = 1ull << 10;
+            break;
+        case 'm':
+        case 'M':
+            unit = 1ull << 20;
+            break;
+        case 'g':
+        case 'G':
+            unit = 1ull << 30;
+            break;
+        case 't':
+        case 'T':
+            unit = 1ull << 40;
+            break;
+        case 'b':
+        case 'B':
+            unit = 1;
+            break;
+        default:
+            return -EINVAL;
         }
         p++;
         if (unit != 1 && (strcasecmp(p, "ib") == 0 || strcasecmp(p, "b") == 0))
@@ -98,8 +114,15 @@ void cli_print_run_help(void *stream)
 
 int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t errlen)
 {
-    enum { OPT_GIC = 256, OPT_NO_REBOOT, OPT_STATS, OPT_DUMP_DTB, OPT_TRANSPORT, OPT_CONSOLE,
-           OPT_NO_RNG };
+    enum {
+        OPT_GIC = 256,
+        OPT_NO_REBOOT,
+        OPT_STATS,
+        OPT_DUMP_DTB,
+        OPT_TRANSPORT,
+        OPT_CONSOLE,
+        OPT_NO_RNG
+    };
     static const struct option longopts[] = {
         {"kernel", required_argument, NULL, 'k'},
         {"initrd", required_argument, NULL, 'i'},
@@ -128,17 +151,25 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":k:i:d:c:m:n:vh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'k': opts->kernel = optarg; break;
-        case 'i': opts->initrd = optarg; break;
-        case 'd': opts->dtb = optarg; break;
-        case 'c': opts->cmdline = optarg; break;
+        case 'k':
+            opts->kernel = optarg;
+            break;
+        case 'i':
+            opts->initrd = optarg;
+            break;
+        case 'd':
+            opts->dtb = optarg;
+            break;
+        case 'c':
+            opts->cmdline = optarg;
+            break;
         case 'm': {
             int r = cli_parse_size(optarg, 1ull << 20, &opts->mem_size);
             if (r == -ERANGE || (r == 0 && opts->mem_size > CLI_MAX_MEM))
                 return usage_error(err, errlen, "--mem %s: too large (at most 1T)", optarg);
             if (r)
-                return usage_error(err, errlen,
-                                   "--mem '%s' is not a size (use e.g. 256M, 1G, 512)", optarg);
+                return usage_error(err, errlen, "--mem '%s' is not a size (use e.g. 256M, 1G, 512)",
+                                   optarg);
             if (opts->mem_size == 0)
                 return usage_error(err, errlen, "--mem must be more than 0");
             break;
@@ -162,9 +193,15 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
             else
                 return usage_error(err, errlen, "--gic '%s': must be auto, 2 or 3", optarg);
             break;
-        case OPT_NO_REBOOT: opts->no_reboot = true; break;
-        case OPT_STATS: opts->stats = true; break;
-        case OPT_DUMP_DTB: opts->dump_dtb = optarg; break;
+        case OPT_NO_REBOOT:
+            opts->no_reboot = true;
+            break;
+        case OPT_STATS:
+            opts->stats = true;
+            break;
+        case OPT_DUMP_DTB:
+            opts->dump_dtb = optarg;
+            break;
         case OPT_TRANSPORT:
             if (strcmp(optarg, "mmio") == 0 || strcmp(optarg, "pci") == 0)
                 opts->transport_pci = optarg[0] == 'p';
@@ -175,12 +212,16 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
             if (strcmp(optarg, "serial") == 0 || strcmp(optarg, "virtio") == 0)
                 opts->console_virtio = optarg[0] == 'v';
             else
-                return usage_error(err, errlen, "--console '%s': must be serial or virtio",
-                                   optarg);
+                return usage_error(err, errlen, "--console '%s': must be serial or virtio", optarg);
             break;
-        case OPT_NO_RNG: opts->no_rng = true; break;
-        case 'v': opts->verbose++; break;
-        case 'h': return -1;
+        case OPT_NO_RNG:
+            opts->no_rng = true;
+            break;
+        case 'v':
+            opts->verbose++;
+            break;
+        case 'h':
+            return -1;
         case ':':
             return usage_error(err, errlen, "option %s needs a value", argv[optind - 1]);
         default:

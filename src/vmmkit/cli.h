@@ -19,11 +19,11 @@ typedef struct run_options {
     const char *initrd;
     const char *dtb;
     const char *dump_dtb; /* write the boot DTB here and exit */
-    const char *cmdline; /* NULL: the board's default */
+    const char *cmdline;  /* NULL: the board's default */
     uint64_t mem_size;
     unsigned int cpus;
-    int gic_version; /* 0 = the best the host has, 2 or 3 = only that */
-    bool transport_pci; /* --transport pci (default mmio) */
+    int gic_version;     /* 0 = the best the host has, 2 or 3 = only that */
+    bool transport_pci;  /* --transport pci (default mmio) */
     bool console_virtio; /* --console virtio (default serial) */
     bool no_rng;
     bool no_reboot;

@@ -19,13 +19,26 @@ static void test_sizes(void **state)
         int ret;
         uint64_t out;
     } cases[] = {
-        {"256M", 0, 256 * MiB},     {"1G", 0, 1ull << 30},     {"1g", 0, 1ull << 30},
-        {"512", 0, 512 * MiB},      {"64K", 0, 64 << 10},      {"2T", 0, 2ull << 40},
-        {"1GiB", 0, 1ull << 30},    {"1GB", 0, 1ull << 30},    {"4096B", 0, 4096},
-        {"0", 0, 0},                {"", -EINVAL, 0},          {"M", -EINVAL, 0},
-        {"12Q", -EINVAL, 0},        {"1.5G", -EINVAL, 0},      {"-1G", -EINVAL, 0},
-        {" 1G", -EINVAL, 0},        {"1G ", -EINVAL, 0},       {"1GG", -EINVAL, 0},
-        {"99999999999999999999", -ERANGE, 0}, {"17179869184G", -ERANGE, 0},
+        {"256M", 0, 256 * MiB},
+        {"1G", 0, 1ull << 30},
+        {"1g", 0, 1ull << 30},
+        {"512", 0, 512 * MiB},
+        {"64K", 0, 64 << 10},
+        {"2T", 0, 2ull << 40},
+        {"1GiB", 0, 1ull << 30},
+        {"1GB", 0, 1ull << 30},
+        {"4096B", 0, 4096},
+        {"0", 0, 0},
+        {"", -EINVAL, 0},
+        {"M", -EINVAL, 0},
+        {"12Q", -EINVAL, 0},
+        {"1.5G", -EINVAL, 0},
+        {"-1G", -EINVAL, 0},
+        {" 1G", -EINVAL, 0},
+        {"1G ", -EINVAL, 0},
+        {"1GG", -EINVAL, 0},
+        {"99999999999999999999", -ERANGE, 0},
+        {"17179869184G", -ERANGE, 0},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -143,10 +156,8 @@ static void test_run_help(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sizes),
-        cmocka_unit_test(test_run_defaults),
-        cmocka_unit_test(test_run_all_options),
-        cmocka_unit_test(test_run_usage_errors),
+        cmocka_unit_test(test_sizes),           cmocka_unit_test(test_run_defaults),
+        cmocka_unit_test(test_run_all_options), cmocka_unit_test(test_run_usage_errors),
         cmocka_unit_test(test_run_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

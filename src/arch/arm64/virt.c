@@ -96,11 +96,13 @@ static int create_vm(arm64_virt_t *b, char *err, size_t errlen)
     case 0:
         return 0;
     case -ENOENT:
-        return virt_errorf(err, errlen, r, "/dev/kvm: not found: this host has no KVM (on a "
+        return virt_errorf(err, errlen, r,
+                           "/dev/kvm: not found: this host has no KVM (on a "
                            "machine without it, run vmmkit in sim/arm64)");
     case -EACCES:
     case -EPERM:
-        return virt_errorf(err, errlen, r, "/dev/kvm: permission denied (join the kvm group "
+        return virt_errorf(err, errlen, r,
+                           "/dev/kvm: permission denied (join the kvm group "
                            "or run as root)");
     default:
         return virt_errorf(err, errlen, r, "/dev/kvm: the hypervisor refused to create a VM: %s",
@@ -133,8 +135,7 @@ static int create_gic(arm64_virt_t *b, char *err, size_t errlen)
     return 0;
 }
 
-int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *err,
-                      size_t errlen)
+int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *err, size_t errlen)
 {
     unsigned int max_cpus;
     arm64_virt_t *b;
@@ -172,8 +173,7 @@ int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *
     }
     for (unsigned int i = 0; i < cfg->cpus; i++) {
         if (!vm_create_vcpu(b->vm, i)) {
-            r = virt_errorf(err, errlen, -errno, "cannot create vCPU %u: %s", i,
-                            strerror(errno));
+            r = virt_errorf(err, errlen, -errno, "cannot create vCPU %u: %s", i, strerror(errno));
             goto fail;
         }
     }
@@ -181,12 +181,11 @@ int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *
     if (r < 0)
         goto fail;
 
-    pl011_init(&b->uart, &(pl011_config_t){.tx = uart_tx,
-                                            .set_irq = uart_set_irq,
-                                            .rx_ready = uart_rx_ready,
-                                            .opaque = b});
-    b->uart_res = vm_reserve_memory_at(b->vm, ARM64_VIRT_UART_BASE, ARM64_VIRT_UART_SIZE,
-                                       uart_fault, b);
+    pl011_init(&b->uart,
+               &(pl011_config_t){
+                   .tx = uart_tx, .set_irq = uart_set_irq, .rx_ready = uart_rx_ready, .opaque = b});
+    b->uart_res =
+        vm_reserve_memory_at(b->vm, ARM64_VIRT_UART_BASE, ARM64_VIRT_UART_SIZE, uart_fault, b);
     if (!b->uart_res) {
         r = virt_errorf(err, errlen, -errno, "cannot reserve the UART's MMIO window: %s",
                         strerror(errno));
@@ -223,8 +222,9 @@ static int load_file(arm64_virt_t *b, const char *what, const char *path, uint64
         return fd;
     if (now != size) {
         close(fd);
-        return virt_errorf(err, errlen, -EINVAL, "%s %s: changed size since start (%" PRIu64
-                           " bytes, was %" PRIu64 ")", what, path, now, size);
+        return virt_errorf(err, errlen, -EINVAL,
+                           "%s %s: changed size since start (%" PRIu64 " bytes, was %" PRIu64 ")",
+                           what, path, now, size);
     }
     dst = gpa_to_hva(b->vm, gpa, size);
     r = dst ? virt_pread_all(fd, dst, size, 0) : -EFAULT;
@@ -272,15 +272,14 @@ static int load_user_dtb(arm64_virt_t *b, void *dst, char *err, size_t errlen)
         r = -EFBIG;
     if (r == 0)
         r = fdt_open_into(blob, dst, (int)b->plan.dtb_room) == 0 ? 0 : -EINVAL;
-    if (r == 0 && set_chosen(dst, b->cfg.cmdline, l->initrd_addr,
-                             l->initrd_addr + b->plan.initrd_size) != 0)
+    if (r == 0 &&
+        set_chosen(dst, b->cfg.cmdline, l->initrd_addr, l->initrd_addr + b->plan.initrd_size) != 0)
         r = -ENOSPC;
     if (r == 0)
         r = fdt_pack(dst) == 0 ? 0 : -EINVAL;
     free(blob);
     if (r < 0)
-        return virt_errorf(err, errlen, r, "--dtb %s: cannot use it: %s", b->cfg.dtb,
-                           strerror(-r));
+        return virt_errorf(err, errlen, r, "--dtb %s: cannot use it: %s", b->cfg.dtb, strerror(-r));
     return 0;
 }
 
@@ -295,23 +294,25 @@ static int build_dtb(arm64_virt_t *b, void *dst, char *err, size_t errlen)
         .nr_mem = 1,
         .nr_cpus = n,
         .cpu_mpidr = mpidr,
-        .gic = {
-            .version = (unsigned)b->gic_version,
-            .dist_base = ARM64_VIRT_GIC_DIST_BASE,
-            .dist_size = ARM64_VIRT_GIC_DIST_SIZE,
-            .cpu_base = ARM64_VIRT_GIC_CPU_BASE,
-            .cpu_size = ARM64_VIRT_GIC_CPU_SIZE,
-            .redist_base = ARM64_VIRT_GIC_REDIST_BASE,
-            .redist_size = ARM64_VIRT_GIC_REDIST_SIZE_PER_CPU * n,
-            .its_base = b->its_base,
-            .its_size = b->its_base ? ARM64_VIRT_GIC_ITS_SIZE : 0,
-        },
-        .uart = {
-            .base = ARM64_VIRT_UART_BASE,
-            .size = ARM64_VIRT_UART_SIZE,
-            .intid = ARM64_VIRT_UART_INTID,
-        },
-        .bootargs = b->cfg.cmdline           ? b->cfg.cmdline
+        .gic =
+            {
+                .version = (unsigned)b->gic_version,
+                .dist_base = ARM64_VIRT_GIC_DIST_BASE,
+                .dist_size = ARM64_VIRT_GIC_DIST_SIZE,
+                .cpu_base = ARM64_VIRT_GIC_CPU_BASE,
+                .cpu_size = ARM64_VIRT_GIC_CPU_SIZE,
+                .redist_base = ARM64_VIRT_GIC_REDIST_BASE,
+                .redist_size = ARM64_VIRT_GIC_REDIST_SIZE_PER_CPU * n,
+                .its_base = b->its_base,
+                .its_size = b->its_base ? ARM64_VIRT_GIC_ITS_SIZE : 0,
+            },
+        .uart =
+            {
+                .base = ARM64_VIRT_UART_BASE,
+                .size = ARM64_VIRT_UART_SIZE,
+                .intid = ARM64_VIRT_UART_INTID,
+            },
+        .bootargs = b->cfg.cmdline          ? b->cfg.cmdline
                     : b->cfg.virtio_console ? ARM64_VIRT_DEFAULT_CMDLINE_HVC
                                             : ARM64_VIRT_DEFAULT_CMDLINE,
         .initrd_start = l->initrd_addr,
@@ -350,8 +351,9 @@ int arm64_virt_boot(arm64_virt_t *b, char *err, size_t errlen)
     if (r < 0)
         return virt_errorf(err, errlen, r, "cannot set the boot vCPU's registers: %s",
                            strerror(-r));
-    LOG_INFO("kernel at 0x%" PRIx64 ", initrd at 0x%" PRIx64 " (%" PRIu64 " bytes), DTB at 0x%"
-             PRIx64, l->kernel_addr, l->initrd_addr, b->plan.initrd_size, l->dtb_addr);
+    LOG_INFO("kernel at 0x%" PRIx64 ", initrd at 0x%" PRIx64 " (%" PRIu64
+             " bytes), DTB at 0x%" PRIx64,
+             l->kernel_addr, l->initrd_addr, b->plan.initrd_size, l->dtb_addr);
     return 0;
 }
 

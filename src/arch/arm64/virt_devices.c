@@ -41,8 +41,7 @@ static int create_pci_host(arm64_virt_t *b, char *err, size_t errlen)
         hc.intx_irq[pin] = ARM64_VIRT_PCI_INTX_INTID + pin;
     r = pci_host_create(b->vm, &hc, &b->pci);
     if (r < 0)
-        return virt_errorf(err, errlen, r, "cannot create the PCI host bridge: %s",
-                           strerror(-r));
+        return virt_errorf(err, errlen, r, "cannot create the PCI host bridge: %s", strerror(-r));
     return 0;
 }
 
@@ -59,8 +58,7 @@ static int attach(arm64_virt_t *b, virtio_device_t *vdev, char *err, size_t errl
         return 0;
     }
     if (b->nr_mmio == ARM64_VIRT_VIRTIO_MMIO_MAX)
-        return virt_errorf(err, errlen, -ENOSPC, "no virtio-mmio window left for %s",
-                           vdev->name);
+        return virt_errorf(err, errlen, -ENOSPC, "no virtio-mmio window left for %s", vdev->name);
     uint64_t base = ARM64_VIRT_VIRTIO_MMIO_BASE + b->nr_mmio * ARM64_VIRT_VIRTIO_MMIO_STRIDE;
     uint32_t intid = ARM64_VIRT_VIRTIO_MMIO_INTID + b->nr_mmio;
 
@@ -82,8 +80,7 @@ int virt_devices_create(arm64_virt_t *b, char *err, size_t errlen)
         return 0;
     b->io = iothread_create("vm0-io");
     if (!b->io)
-        return virt_errorf(err, errlen, -errno, "cannot start the I/O thread: %s",
-                           strerror(errno));
+        return virt_errorf(err, errlen, -errno, "cannot start the I/O thread: %s", strerror(errno));
     if (b->cfg.transport == ARM64_VIRT_TRANSPORT_PCI) {
         r = create_pci_host(b, err, errlen);
         if (r < 0)

@@ -96,8 +96,7 @@ static int check_kernel(const char *path, arm64_image_info_t *info, uint64_t *si
     /* The parser sees the header and the real file size. */
     r = arm64_image_parse_header(hdr, sizeof(hdr), *size, info);
     if (r < 0)
-        return virt_errorf(err, errlen, -EINVAL, "--kernel %s: %s", path,
-                           arm64_image_strerror(r));
+        return virt_errorf(err, errlen, -EINVAL, "--kernel %s: %s", path, arm64_image_strerror(r));
     return 0;
 }
 
@@ -111,8 +110,10 @@ static int check_dtb(const char *path, uint64_t *size, char *err, size_t errlen)
         return fd;
     if (*size > ARM64_VIRT_DTB_MAX) {
         close(fd);
-        return virt_errorf(err, errlen, -EFBIG, "--dtb %s: %" PRIu64 " bytes, more than the %u "
-                           "the arm64 boot protocol allows", path, *size, ARM64_VIRT_DTB_MAX);
+        return virt_errorf(err, errlen, -EFBIG,
+                           "--dtb %s: %" PRIu64 " bytes, more than the %u "
+                           "the arm64 boot protocol allows",
+                           path, *size, ARM64_VIRT_DTB_MAX);
     }
     r = *size >= sizeof(hdr) ? virt_pread_all(fd, &hdr, sizeof(hdr), 0) : -EIO;
     close(fd);
@@ -152,8 +153,8 @@ int virt_plan(const arm64_virt_config_t *cfg, virt_plan_t *plan, char *err, size
     } else {
         plan->dtb_room = ARM64_VIRT_DTB_GENERATED_MAX;
     }
-    r = arm64_boot_layout(&plan->image, ARM64_VIRT_RAM_BASE, cfg->ram_size,
-                          plan->initrd_size, plan->dtb_room, &plan->layout);
+    r = arm64_boot_layout(&plan->image, ARM64_VIRT_RAM_BASE, cfg->ram_size, plan->initrd_size,
+                          plan->dtb_room, &plan->layout);
     if (r < 0) {
         char why[256];
         arm64_boot_layout_describe(r, &plan->layout, why, sizeof(why));

@@ -32,7 +32,7 @@ struct hv_vm {
 #elif defined(VMMKIT_ARCH_arm64)
     struct kvm_vcpu_init preferred; /* KVM_ARM_PREFERRED_TARGET */
     int gic_fd;
-    int its_fd; /* in-kernel ITS, or -1 */
+    int its_fd;                /* in-kernel ITS, or -1 */
 #endif
 };
 
