@@ -68,6 +68,22 @@ typedef enum arm64_virt_transport {
     ARM64_VIRT_TRANSPORT_PCI,      /* virtio-pci behind an ECAM host bridge */
 } arm64_virt_transport_t;
 
+#define ARM64_VIRT_MAX_DISKS 8u
+#define ARM64_VIRT_MAX_NETS 8u
+
+/* A virtio-blk disk on a raw image file (or block device). */
+typedef struct arm64_virt_disk {
+    const char *path;
+    bool read_only;
+    const char *serial; /* NULL or "": the device's default */
+} arm64_virt_disk_t;
+
+/* A virtio-net NIC on a tap device. */
+typedef struct arm64_virt_net {
+    const char *tap;    /* attached to, or made */
+    const uint8_t *mac; /* 6 bytes, or NULL: the device picks a local address */
+} arm64_virt_net_t;
+
 typedef struct arm64_virt_config {
     const char *kernel;  /* path to an arm64 Image */
     const char *initrd;  /* path or NULL */
@@ -76,10 +92,14 @@ typedef struct arm64_virt_config {
                           * --dtb's own /chosen/bootargs */
     uint64_t ram_size;
     unsigned int cpus;
-    int gic_version;     /* 0 = best available, 2 or 3 */
-    chardev_t *console;  /* the console's host side */
-    bool virtio_console; /* the console is a virtio-console (hvc0), not the PL011 */
-    bool no_rng;         /* leave out virtio-rng */
+    int gic_version;                /* 0 = best available, 2 or 3 */
+    chardev_t *console;             /* the console's host side */
+    bool virtio_console;            /* the console is a virtio-console (hvc0), not the PL011 */
+    bool no_rng;                    /* leave out virtio-rng */
+    const arm64_virt_disk_t *disks; /* virtio-blk devices, vda first */
+    unsigned int nr_disks;          /* up to ARM64_VIRT_MAX_DISKS */
+    const arm64_virt_net_t *nets;   /* virtio-net devices, eth0 first */
+    unsigned int nr_nets;           /* up to ARM64_VIRT_MAX_NETS */
     arm64_virt_transport_t transport;
 } arm64_virt_config_t;
 

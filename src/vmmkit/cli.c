@@ -1,6 +1,7 @@
 /*
  * cli.c - parsing the vmmkit command line (see cli.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -72,6 +73,117 @@ static int usage_error(char *err, size_t errlen, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+int cli_parse_mac(const char *s, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+            return -EINVAL;
+        char hex[3] = {s[0], s[1], 0};
+        mac[i] = (uint8_t)strtoul(hex, NULL, 16);
+        s += 2;
+        if (*s != (i == 5 ? '\0' : ':'))
+            return -EINVAL;
+        if (i < 5)
+            s++;
+    }
+    return (mac[0] & 1) ? -EINVAL : 0;
+}
+
+/*
+ * Split the next ",key[=value]" item off *@rest (modified in place).
+ * Returns the item (NUL-terminated, value after '=' in *@value or NULL).
+ */
+static char *next_item(char **rest, char **value)
+{
+    char *item = *rest;
+    char *comma = strchr(item, ',');
+
+    if (comma) {
+        *comma = '\0';
+        *rest = comma + 1;
+    } else {
+        *rest = item + strlen(item);
+    }
+    char *eq = strchr(item, '=');
+    *value = NULL;
+    if (eq) {
+        *eq = '\0';
+        *value = eq + 1;
+    }
+    return item;
+}
+
+/* --disk PATH[,ro][,serial=S] (a path with a comma cannot be given). */
+static int parse_disk(const char *optarg_, cli_disk_t *d, char *err, size_t errlen)
+{
+    char arg[sizeof(d->path) + 64];
+
+    if (strlen(optarg_) >= sizeof(arg))
+        return usage_error(err, errlen, "--disk: argument too long");
+    snprintf(arg, sizeof(arg), "%s", optarg_);
+    char *rest = strchr(arg, ',');
+    if (rest)
+        *rest++ = '\0';
+    else
+        rest = arg + strlen(arg);
+    if (!arg[0])
+        return usage_error(err, errlen, "--disk needs a path: --disk PATH[,ro][,serial=S]");
+    if (strlen(arg) >= sizeof(d->path))
+        return usage_error(err, errlen, "--disk: path too long");
+    snprintf(d->path, sizeof(d->path), "%s", arg);
+    while (*rest) {
+        char *value;
+        char *key = next_item(&rest, &value);
+        if (strcmp(key, "ro") == 0 && !value) {
+            d->read_only = true;
+        } else if (strcmp(key, "serial") == 0 && value) {
+            if (strlen(value) > CLI_SERIAL_MAX)
+                return usage_error(err, errlen, "--disk %s: serial '%s' is longer than %u bytes",
+                                   d->path, value, CLI_SERIAL_MAX);
+            snprintf(d->serial, sizeof(d->serial), "%s", value);
+        } else {
+            return usage_error(err, errlen, "--disk %s: unknown option '%s' (known: ro, serial=S)",
+                               d->path, key);
+        }
+    }
+    return 0;
+}
+
+/* --net tap=NAME[,mac=MAC]. */
+static int parse_net(const char *optarg_, cli_net_t *n, char *err, size_t errlen)
+{
+    char arg[256];
+
+    if (strlen(optarg_) >= sizeof(arg))
+        return usage_error(err, errlen, "--net: argument too long");
+    snprintf(arg, sizeof(arg), "%s", optarg_);
+    char *rest = arg;
+
+    while (*rest) {
+        char *value;
+        char *key = next_item(&rest, &value);
+        if (strcmp(key, "tap") == 0 && value) {
+            if (!value[0] || strlen(value) >= sizeof(n->tap) || strchr(value, '/'))
+                return usage_error(err, errlen,
+                                   "--net: tap name '%s' must be 1 to %zu characters, no '/'",
+                                   value, sizeof(n->tap) - 1);
+            snprintf(n->tap, sizeof(n->tap), "%s", value);
+        } else if (strcmp(key, "mac") == 0 && value) {
+            if (cli_parse_mac(value, n->mac) < 0)
+                return usage_error(err, errlen,
+                                   "--net: mac '%s' is not a unicast xx:xx:xx:xx:xx:xx address",
+                                   value);
+            n->has_mac = true;
+        } else {
+            return usage_error(err, errlen, "--net: unknown option '%s' (known: tap=NAME, mac=MAC)",
+                               key);
+        }
+    }
+    if (!n->tap[0])
+        return usage_error(err, errlen, "--net needs a tap device: --net tap=NAME[,mac=MAC]");
+    return 0;
+}
+
 void cli_print_run_help(void *stream)
 {
     fprintf((FILE *)stream,
@@ -96,6 +208,14 @@ void cli_print_run_help(void *stream)
             "      --console C     what carries stdio: serial (the PL011, ttyAMA0;\n"
             "                      default) or virtio (virtio-console, hvc0)\n"
             "      --no-rng        leave out the virtio-rng device\n"
+            "      --disk PATH[,ro][,serial=S]\n"
+            "                      a virtio-blk disk backed by the raw image PATH\n"
+            "                      (repeatable, up to 8; vda, vdb, ... in order);\n"
+            "                      ro: read-only; serial: its ID (20 bytes at most)\n"
+            "      --net tap=NAME[,mac=MAC]\n"
+            "                      a virtio-net NIC on the tap device NAME (made if\n"
+            "                      absent; repeatable, up to 8); MAC as\n"
+            "                      xx:xx:xx:xx:xx:xx, default a local address\n"
             "      --no-reboot     exit 0 when the guest reboots, instead of\n"
             "                      booting it again\n"
             "      --dump-dtb FILE write the device tree the guest would boot with to\n"
@@ -121,7 +241,9 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         OPT_DUMP_DTB,
         OPT_TRANSPORT,
         OPT_CONSOLE,
-        OPT_NO_RNG
+        OPT_NO_RNG,
+        OPT_DISK,
+        OPT_NET
     };
     static const struct option longopts[] = {
         {"kernel", required_argument, NULL, 'k'},
@@ -137,6 +259,8 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         {"transport", required_argument, NULL, OPT_TRANSPORT},
         {"console", required_argument, NULL, OPT_CONSOLE},
         {"no-rng", no_argument, NULL, OPT_NO_RNG},
+        {"disk", required_argument, NULL, OPT_DISK},
+        {"net", required_argument, NULL, OPT_NET},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -217,6 +341,30 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         case OPT_NO_RNG:
             opts->no_rng = true;
             break;
+        case OPT_DISK: {
+            if (opts->nr_disks == CLI_MAX_DISKS)
+                return usage_error(err, errlen, "too many --disk options (at most %u)",
+                                   CLI_MAX_DISKS);
+            int r = parse_disk(optarg, &opts->disks[opts->nr_disks], err, errlen);
+            if (r)
+                return r;
+            opts->nr_disks++;
+            break;
+        }
+        case OPT_NET: {
+            if (opts->nr_nets == CLI_MAX_NETS)
+                return usage_error(err, errlen, "too many --net options (at most %u)",
+                                   CLI_MAX_NETS);
+            int r = parse_net(optarg, &opts->nets[opts->nr_nets], err, errlen);
+            if (r)
+                return r;
+            for (unsigned int i = 0; i < opts->nr_nets; i++) {
+                if (strcmp(opts->nets[i].tap, opts->nets[opts->nr_nets].tap) == 0)
+                    return usage_error(err, errlen, "--net: tap %s given twice", opts->nets[i].tap);
+            }
+            opts->nr_nets++;
+            break;
+        }
         case 'v':
             opts->verbose++;
             break;

@@ -14,6 +14,25 @@
 
 enum { EXIT_RUN_ERROR = 1, EXIT_USAGE = 2 };
 
+/* Most --disk and --net options one VM takes. */
+#define CLI_MAX_DISKS 8u
+#define CLI_MAX_NETS 8u
+#define CLI_SERIAL_MAX 20u /* virtio-blk GET_ID: 20 bytes */
+
+/* One --disk PATH[,ro][,serial=S]. */
+typedef struct cli_disk {
+    char path[4096]; /* PATH_MAX */
+    bool read_only;
+    char serial[CLI_SERIAL_MAX + 1]; /* "" = the device's default */
+} cli_disk_t;
+
+/* One --net tap=NAME[,mac=MAC]. */
+typedef struct cli_net {
+    char tap[16]; /* IFNAMSIZ */
+    uint8_t mac[6];
+    bool has_mac; /* else the device picks one */
+} cli_net_t;
+
 typedef struct run_options {
     const char *kernel;
     const char *initrd;
@@ -26,6 +45,10 @@ typedef struct run_options {
     bool transport_pci;  /* --transport pci (default mmio) */
     bool console_virtio; /* --console virtio (default serial) */
     bool no_rng;
+    cli_disk_t disks[CLI_MAX_DISKS];
+    unsigned int nr_disks;
+    cli_net_t nets[CLI_MAX_NETS];
+    unsigned int nr_nets;
     bool no_reboot;
     bool stats;
     int verbose;
@@ -43,6 +66,13 @@ typedef struct run_options {
  * and stores the size, or -EINVAL (does not parse) / -ERANGE (overflows).
  */
 int cli_parse_size(const char *s, uint64_t bare_unit, uint64_t *out);
+
+/*
+ * Parse a MAC address "xx:xx:xx:xx:xx:xx" (hex, either case) into @mac.
+ * Returns 0, or -EINVAL when it does not parse or is a multicast address
+ * (bit 0 of the first byte: no NIC may use one).
+ */
+int cli_parse_mac(const char *s, uint8_t mac[6]);
 
 /*
  * Parse "run"'s arguments (argv[0] is "run").  On success returns 0.  On a

@@ -29,9 +29,18 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The board's view of the command line. */
-static arm64_virt_config_t board_config(const run_options_t *o)
+/* The board's view of the command line; @disks and @nets are filled for it. */
+static arm64_virt_config_t board_config(const run_options_t *o,
+                                        arm64_virt_disk_t disks[CLI_MAX_DISKS],
+                                        arm64_virt_net_t nets[CLI_MAX_NETS])
 {
+    for (unsigned int i = 0; i < o->nr_disks; i++)
+        disks[i] = (arm64_virt_disk_t){.path = o->disks[i].path,
+                                       .read_only = o->disks[i].read_only,
+                                       .serial = o->disks[i].serial};
+    for (unsigned int i = 0; i < o->nr_nets; i++)
+        nets[i] = (arm64_virt_net_t){.tap = o->nets[i].tap,
+                                     .mac = o->nets[i].has_mac ? o->nets[i].mac : NULL};
     return (arm64_virt_config_t){
         .kernel = o->kernel,
         .initrd = o->initrd,
@@ -42,6 +51,10 @@ static arm64_virt_config_t board_config(const run_options_t *o)
         .gic_version = o->gic_version,
         .virtio_console = o->console_virtio,
         .no_rng = o->no_rng,
+        .disks = disks,
+        .nr_disks = o->nr_disks,
+        .nets = nets,
+        .nr_nets = o->nr_nets,
         .transport = o->transport_pci ? ARM64_VIRT_TRANSPORT_PCI : ARM64_VIRT_TRANSPORT_MMIO,
     };
 }
@@ -104,7 +117,9 @@ static void console_quit(void *opaque)
 static int run_vm(const run_options_t *o, uint64_t start_ns)
 {
     char err[512] = "";
-    arm64_virt_config_t cfg = board_config(o);
+    arm64_virt_disk_t disks[CLI_MAX_DISKS];
+    arm64_virt_net_t nets[CLI_MAX_NETS];
+    arm64_virt_config_t cfg = board_config(o, disks, nets);
     struct signal_watch sw = {.vm = NULL};
     arm64_virt_t *board = NULL;
     unsigned int boots = 0;
@@ -191,7 +206,9 @@ out:
  */
 static int run_vm(const run_options_t *o, uint64_t start_ns)
 {
-    arm64_virt_config_t cfg = board_config(o);
+    arm64_virt_disk_t disks[CLI_MAX_DISKS];
+    arm64_virt_net_t nets[CLI_MAX_NETS];
+    arm64_virt_config_t cfg = board_config(o, disks, nets);
     char err[512] = "";
 
     (void)start_ns;

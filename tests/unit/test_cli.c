@@ -128,6 +128,19 @@ static void test_run_usage_errors(void **state)
         {{"--kernel", "K", "--bogus"}, "unknown option '--bogus'"},
         {{"--kernel", "K", "extra"}, "unexpected argument 'extra'"},
         {{"--kernel"}, "option --kernel needs a value"},
+        {{"--kernel", "K", "--disk", ""}, "--disk needs a path"},
+        {{"--kernel", "K", "--disk", ",ro"}, "--disk needs a path"},
+        {{"--kernel", "K", "--disk", "d.img,rw"}, "unknown option 'rw'"},
+        {{"--kernel", "K", "--disk", "d.img,ro=1"}, "unknown option 'ro'"},
+        {{"--kernel", "K", "--disk", "d.img,serial=123456789012345678901"}, "longer than 20"},
+        {{"--kernel", "K", "--net", "tap0"}, "unknown option 'tap0'"},
+        {{"--kernel", "K", "--net", "mac=52:54:00:00:00:01"}, "--net needs a tap device"},
+        {{"--kernel", "K", "--net", "tap="}, "tap name ''"},
+        {{"--kernel", "K", "--net", "tap=abcdefghijklmnopq"}, "must be 1 to 15"},
+        {{"--kernel", "K", "--net", "tap=a/b"}, "no '/'"},
+        {{"--kernel", "K", "--net", "tap=t0,mac=01:00:00:00:00:01"}, "not a unicast"},
+        {{"--kernel", "K", "--net", "tap=t0,mac=52:54:00:00:00"}, "not a unicast"},
+        {{"--kernel", "K", "--net", "tap=t0,mac=52:54:00:00:00:0g"}, "not a unicast"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -145,6 +158,47 @@ static void test_run_usage_errors(void **state)
     }
 }
 
+static void test_run_disks_and_nets(void **state)
+{
+    run_options_t o;
+    char err[256] = "";
+    (void)state;
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--disk", "a.img", "--disk",
+                           "/x/b.img,ro,serial=SER-1", "--disk", "c.img,serial=,ro", "--net",
+                           "tap=vm0", "--net", "mac=02:AB:cd:00:00:09,tap=vm1", NULL),
+                     0);
+    assert_int_equal(o.nr_disks, 3);
+    assert_string_equal(o.disks[0].path, "a.img");
+    assert_false(o.disks[0].read_only);
+    assert_string_equal(o.disks[0].serial, "");
+    assert_string_equal(o.disks[1].path, "/x/b.img");
+    assert_true(o.disks[1].read_only);
+    assert_string_equal(o.disks[1].serial, "SER-1");
+    assert_true(o.disks[2].read_only);
+    assert_int_equal(o.nr_nets, 2);
+    assert_string_equal(o.nets[0].tap, "vm0");
+    assert_false(o.nets[0].has_mac);
+    assert_string_equal(o.nets[1].tap, "vm1");
+    assert_true(o.nets[1].has_mac);
+    const uint8_t mac[6] = {0x02, 0xab, 0xcd, 0, 0, 9};
+    assert_memory_equal(o.nets[1].mac, mac, 6);
+
+    /* Limits: 8 of each, and one tap per NIC. */
+    char *argv[32] = {(char *)"run", (char *)"-k", (char *)"K"};
+    int argc = 3;
+    for (int i = 0; i < 9; i++) {
+        argv[argc++] = (char *)"--disk";
+        argv[argc++] = (char *)"d.img";
+    }
+    argv[argc] = NULL;
+    assert_int_equal(cli_parse_run(argc, argv, &o, err, sizeof(err)), EXIT_USAGE);
+    assert_non_null(strstr(err, "too many --disk options"));
+    assert_int_equal(
+        parse(&o, err, sizeof(err), "-k", "K", "--net", "tap=t0", "--net", "tap=t0", NULL),
+        EXIT_USAGE);
+    assert_non_null(strstr(err, "tap t0 given twice"));
+}
+
 static void test_run_help(void **state)
 {
     run_options_t o;
@@ -158,7 +212,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_run_defaults),
         cmocka_unit_test(test_run_all_options), cmocka_unit_test(test_run_usage_errors),
-        cmocka_unit_test(test_run_help),
+        cmocka_unit_test(test_run_help),        cmocka_unit_test(test_run_disks_and_nets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,6 +127,38 @@ static int check_dtb(const char *path, uint64_t *size, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * A --disk must open the way the device will open it (read-write unless
+ * read-only), be a regular file or a block device and hold at least one
+ * sector.  The device opens it again; this only turns mistakes into
+ * one-line errors before anything starts.
+ */
+static int check_disk(const arm64_virt_disk_t *d, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+
+    if (fd < 0) {
+        int e = errno;
+        if (e == EACCES || e == EROFS || e == EPERM)
+            return virt_errorf(err, errlen, -e, "--disk %s: %s%s", d->path, strerror(e),
+                               d->read_only ? "" : " (add ,ro for a read-only disk)");
+        return virt_errorf(err, errlen, -e, "--disk %s: %s", d->path, strerror(e));
+    }
+    int r = fstat(fd, &st) < 0 ? -errno : 0;
+    close(fd);
+    if (r < 0)
+        return virt_errorf(err, errlen, r, "--disk %s: %s", d->path, strerror(-r));
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        return virt_errorf(err, errlen, -EINVAL, "--disk %s: not a regular file or block device",
+                           d->path);
+    if (S_ISREG(st.st_mode) && st.st_size < 512)
+        return virt_errorf(err, errlen, -EINVAL,
+                           "--disk %s: %lld bytes, smaller than one 512-byte sector", d->path,
+                           (long long)st.st_size);
+    return 0;
+}
+
 int virt_plan(const arm64_virt_config_t *cfg, virt_plan_t *plan, char *err, size_t errlen)
 {
     uint64_t dtb_size = 0;
@@ -153,6 +185,17 @@ int virt_plan(const arm64_virt_config_t *cfg, virt_plan_t *plan, char *err, size
     } else {
         plan->dtb_room = ARM64_VIRT_DTB_GENERATED_MAX;
     }
+    if (cfg->nr_disks > ARM64_VIRT_MAX_DISKS)
+        return virt_errorf(err, errlen, -EINVAL, "%u disks: at most %u", cfg->nr_disks,
+                           ARM64_VIRT_MAX_DISKS);
+    for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+        r = check_disk(&cfg->disks[i], err, errlen);
+        if (r < 0)
+            return r;
+    }
+    if (cfg->nr_nets > ARM64_VIRT_MAX_NETS)
+        return virt_errorf(err, errlen, -EINVAL, "%u NICs: at most %u", cfg->nr_nets,
+                           ARM64_VIRT_MAX_NETS);
     r = arm64_boot_layout(&plan->image, ARM64_VIRT_RAM_BASE, cfg->ram_size, plan->initrd_size,
                           plan->dtb_room, &plan->layout);
     if (r < 0) {
