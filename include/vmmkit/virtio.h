@@ -120,6 +120,12 @@ typedef struct virtio_device_ops {
     void (*queue_notify)(virtio_device_t *vdev, unsigned int idx);
     /* Device reset (driver wrote status 0, or the VM reset): drop in-flight work. */
     void (*reset)(virtio_device_t *vdev);
+    /*
+     * Optional: the driver is disabling queue @idx (virtio-mmio QueueReady
+     * = 0), whose ring is dropped when this returns: finish or drop the
+     * queue's in-flight work so nothing reaches the ring afterwards.
+     */
+    void (*queue_disable)(virtio_device_t *vdev, unsigned int idx);
 } virtio_device_ops_t;
 
 /* How a transport raises interrupts for the common layer (called with vdev->lock held). */
@@ -216,8 +222,9 @@ void virtio_device_config_write(virtio_device_t *vdev, uint32_t offset, const vo
  */
 void virtio_device_queue_enable(virtio_device_t *vdev, unsigned int idx);
 /*
- * The driver stopped using queue @idx (virtio-mmio QueueReady = 0): the
- * ring is dropped (virtq_reset), its configuration kept.
+ * The driver stopped using queue @idx (virtio-mmio QueueReady = 0):
+ * ops->queue_disable, then the ring is dropped (virtq_reset), its
+ * configuration kept.
  */
 void virtio_device_queue_disable(virtio_device_t *vdev, unsigned int idx);
 /*

@@ -128,10 +128,11 @@ void vm_request_stop(vm_t *vm, vm_stop_reason_t reason);
 
 /*
  * Reset the VM after vm_run() returned VM_STOP_RESET: re-initialises every
- * vCPU to its power-on state, zeroes guest RAM (vm_ram_add() regions), then
- * runs the reset hooks (vm_register_reset_hook) in registration order, so a
- * hook may write guest memory.  The caller then loads the images and sets
- * boot registers again.  Returns 0, -EBUSY (the VM is running) or -errno.
+ * vCPU to its power-on state, runs the reset hooks (vm_register_reset_hook)
+ * in registration order, so devices stop every access to guest memory they
+ * have in flight, then zeroes guest RAM (vm_ram_add() regions).  The caller
+ * then loads the images and sets boot registers again.  Returns 0, -EBUSY
+ * (the VM is running) or -errno.
  */
 int vm_reset(vm_t *vm);
 

@@ -403,14 +403,16 @@ int vm_reset(vm_t *vm)
             return rc;
         }
     }
-    if ((rc = vm_memory_zero_ram(vm)) < 0) {
-        return rc;
-    }
+    /* Devices first: a reset device has finished (or dropped) every DMA
+     * into guest RAM, so nothing lands in RAM after it is zeroed. */
     pthread_mutex_lock(&vm->lock);
     unsigned int nr_hooks = vm->nr_hooks;
     pthread_mutex_unlock(&vm->lock);
     for (unsigned int i = 0; i < nr_hooks; i++) {
         vm->hooks[i].fn(vm, vm->hooks[i].cookie);
+    }
+    if ((rc = vm_memory_zero_ram(vm)) < 0) {
+        return rc;
     }
     __atomic_store_n(&vm->stop_reason, VM_STOP_NONE, __ATOMIC_SEQ_CST);
     return 0;

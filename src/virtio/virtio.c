@@ -437,6 +437,9 @@ void virtio_device_queue_disable(virtio_device_t *vdev, unsigned int idx)
     if (!queue_index_ok(vdev, idx, "disable")) {
         return;
     }
+    if (vdev->ops->queue_disable && vdev->queues[idx].ready) {
+        vdev->ops->queue_disable(vdev, idx);
+    }
     vdev->qcfg[idx].enabled = false;
     vdev->notify_pending &= ~(1ull << idx);
     virtq_reset(&vdev->queues[idx]);

@@ -152,12 +152,17 @@ static int hook_order[4], hook_calls;
 static void hook(vm_t *vm, void *cookie)
 {
     hook_order[hook_calls++] = (int)(intptr_t)cookie;
+    /* A device finishing a DMA as it resets: RAM is zeroed after the hooks. */
+    uint8_t *ram = gpa_to_hva(vm, 0x10000, 16);
+    if (ram)
+        memset(ram, 0xa5, 16);
 }
 
 static void test_reset_hooks(void **state)
 {
     vm_t *vm = vm_with_script(NULL, 0, 1);
     hook_calls = 0;
+    assert_int_equal(vm_ram_add(vm, 0x10000, 0x10000), 0);
     assert_int_equal(vm_register_reset_hook(vm, hook, (void *)1), 0);
     assert_int_equal(vm_register_reset_hook(vm, hook, (void *)2), 0);
     assert_int_equal(vm_register_reset_hook(vm, NULL, NULL), -EINVAL);
@@ -166,6 +171,8 @@ static void test_reset_hooks(void **state)
     assert_int_equal(hook_calls, 2);
     assert_int_equal(hook_order[0], 1);
     assert_int_equal(hook_order[1], 2);
+    const uint8_t zero[16] = {0};
+    assert_memory_equal(gpa_to_hva(vm, 0x10000, 16), zero, 16);
     assert_int_equal(vm_get_vcpu(vm, 0)->hv->resets, 1);
     vm_destroy(vm);
 }

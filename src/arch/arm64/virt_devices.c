@@ -76,7 +76,7 @@ int virt_devices_create(arm64_virt_t *b, char *err, size_t errlen)
 {
     int r;
 
-    if (!b->cfg.virtio_console && b->cfg.no_rng)
+    if (!b->cfg.virtio_console && b->cfg.no_rng && !b->cfg.nr_disks && !b->cfg.nr_nets)
         return 0;
     b->io = iothread_create("vm0-io");
     if (!b->io)
@@ -92,6 +92,21 @@ int virt_devices_create(arm64_virt_t *b, char *err, size_t errlen)
             return virt_errorf(err, errlen, r, "cannot create the virtio console: %s",
                                strerror(-r));
         r = attach(b, virtio_console_device(b->vcon), err, errlen);
+        if (r < 0)
+            return r;
+    }
+    for (unsigned int i = 0; i < b->cfg.nr_disks; i++) {
+        const arm64_virt_disk_t *d = &b->cfg.disks[i];
+        virtio_blk_config_t bc = {
+            .path = d->path,
+            .read_only = d->read_only,
+            .serial = d->serial && d->serial[0] ? d->serial : NULL,
+            .io = b->io,
+        };
+        r = virtio_blk_create(b->vm, i, &bc, &b->blk[i]);
+        if (r < 0)
+            return virt_errorf(err, errlen, r, "--disk %s: %s", d->path, strerror(-r));
+        r = attach(b, virtio_blk_device(b->blk[i]), err, errlen);
         if (r < 0)
             return r;
     }
@@ -147,6 +162,12 @@ void virt_devices_destroy(arm64_virt_t *b)
     b->nr_mmio = 0;
     pci_host_destroy(b->pci);
     b->pci = NULL;
+    /* Devices with descriptors of their own on the I/O thread leave it
+     * before it goes (no handler of theirs runs once they are gone). */
+    for (unsigned int i = 0; i < ARM64_VIRT_MAX_DISKS; i++) {
+        virtio_blk_destroy(b->blk[i]);
+        b->blk[i] = NULL;
+    }
     if (b->io)
         iothread_destroy(b->io);
     b->io = NULL;

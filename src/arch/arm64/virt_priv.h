@@ -16,6 +16,7 @@
 #include <vmmkit/iothread.h>
 #include <vmmkit/pci.h>
 #include <vmmkit/pl011.h>
+#include <vmmkit/virtio_blk.h>
 #include <vmmkit/virtio_console.h>
 #include <vmmkit/virtio_mmio.h>
 #include <vmmkit/virtio_rng.h>
@@ -51,6 +52,7 @@ struct arm64_virt {
     iothread_t *io;
     virtio_rng_t *rng;
     virtio_console_t *vcon;
+    virtio_blk_t *blk[ARM64_VIRT_MAX_DISKS];
     pci_host_t *pci;
     virtio_mmio_t *mmio[ARM64_VIRT_VIRTIO_MMIO_MAX];
     unsigned int nr_mmio;
