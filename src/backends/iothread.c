@@ -29,12 +29,23 @@
  * remove may run beside it, and from a handler it is refused (a thread
  * cannot join itself).
  *
- * A handler is called for EPOLLIN and for EPOLLHUP / EPOLLERR (always
- * reported); epoll is level-triggered, so a handler must consume its input
- * or remove a hung-up descriptor, or the loop calls it again at once.
+ * A handler is called for the events its descriptor is watched for
+ * (EPOLLIN unless iothread_add_fd_events() / iothread_mod_fd() said
+ * otherwise) and for EPOLLHUP / EPOLLERR, which epoll always reports;
+ * epoll is level-triggered, so a handler must consume its input, stop
+ * watching what it cannot serve now, or remove a hung-up descriptor, or the
+ * loop calls it again at once.
+ *
+ * Event masks: an entry remembers its mask (e->events).  A mask of 0
+ * parks the descriptor: the entry stays (so remove and its wait still work)
+ * but the descriptor leaves epoll, so not even a hang-up is reported until
+ * iothread_mod_fd() gives it a mask again.  iothread_mod_fd() never waits:
+ * a batch harvested before it may still deliver the old events once, and a
+ * handler must check its own state rather than trust @events alone.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -55,6 +66,7 @@
 /* One watched descriptor. */
 struct iothread_entry {
     int fd;
+    uint32_t events; /* the epoll mask; 0: parked, not in epoll */
     iothread_handler_fn fn;
     void *opaque;
     bool removed;
@@ -223,32 +235,82 @@ fail:
     return NULL;
 }
 
+/* The live entry for @fd, or NULL.  Called with t->lock held. */
+static struct iothread_entry *find_entry(iothread_t *t, int fd)
+{
+    for (struct iothread_entry *e = t->entries; e; e = e->next) {
+        if (e->fd == fd) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
 int iothread_add_fd(iothread_t *t, int fd, iothread_handler_fn fn, void *opaque)
 {
+    return iothread_add_fd_events(t, fd, EPOLLIN, fn, opaque);
+}
+
+int iothread_add_fd_events(iothread_t *t, int fd, uint32_t events, iothread_handler_fn fn,
+                           void *opaque)
+{
     struct iothread_entry *e;
-    struct epoll_event ev = {.events = EPOLLIN};
+    struct epoll_event ev = {.events = events};
     int rc = 0;
 
     if (!t || fd < 0 || !fn) {
         return -EINVAL;
+    }
+    if (events == 0 && fcntl(fd, F_GETFD) < 0) {
+        return -EBADF; /* parked at once: epoll_ctl() does not check it for us */
     }
     e = calloc(1, sizeof(*e));
     if (!e) {
         return -ENOMEM;
     }
     e->fd = fd;
+    e->events = events;
     e->fn = fn;
     e->opaque = opaque;
     ev.data.ptr = e;
 
     /* Under the lock, so a concurrent remove of the same fd finds the entry. */
     pthread_mutex_lock(&t->lock);
-    if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        rc = -errno; /* -EEXIST: already watched */
+    if (find_entry(t, fd)) {
+        rc = -EEXIST;
+    } else if (events != 0 && epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        rc = -errno;
+    }
+    if (rc < 0) {
         free(e);
     } else {
         e->next = t->entries;
         t->entries = e;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+int iothread_mod_fd(iothread_t *t, int fd, uint32_t events)
+{
+    struct iothread_entry *e;
+    int rc = 0;
+
+    if (!t || fd < 0) {
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&t->lock);
+    e = find_entry(t, fd);
+    if (!e) {
+        rc = -ENOENT;
+    } else if (events != e->events) {
+        struct epoll_event ev = {.events = events, .data.ptr = e};
+        int op = events == 0 ? EPOLL_CTL_DEL : e->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+        if (epoll_ctl(t->epfd, op, fd, &ev) < 0) {
+            rc = -errno;
+        } else {
+            e->events = events;
+        }
     }
     pthread_mutex_unlock(&t->lock);
     return rc;
@@ -273,8 +335,10 @@ int iothread_remove_fd(iothread_t *t, int fd)
         pthread_mutex_unlock(&t->lock);
         return -ENOENT;
     }
-    /* A descriptor closed before its removal has left epoll already. */
-    epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+    /* A descriptor closed before its removal has left epoll already, a parked one too. */
+    if (e->events != 0) {
+        epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+    }
     e->removed = true;
     e->next = t->dead;
     t->dead = e;

@@ -194,6 +194,14 @@ t_bad_inputs() {
     bad 2 "--cpus '0'" --kernel "$K" --cpus 0 || r=1
     bad 2 "unknown option" --kernel "$K" --frobnicate || r=1
     bad 2 "no kernel given" || r=1
+    head -c 100 /dev/zero >"$work/tiny.img"
+    bad 1 "--disk /nonexistent: No such file" --kernel "$K" --disk /nonexistent || r=1
+    bad 1 "--disk $work: not a regular file or block device" --kernel "$K" --disk "$work" || r=1
+    bad 1 "--disk $work/tiny.img: 100 bytes, smaller than one 512-byte sector" \
+        --kernel "$K" --disk "$work/tiny.img" || r=1
+    bad 2 "--disk needs a path" --kernel "$K" --disk ",ro" || r=1
+    bad 2 "--net needs a tap device" --kernel "$K" --net mac=52:54:00:00:00:01 || r=1
+    bad 2 "not a unicast" --kernel "$K" --net tap=t0,mac=ff:ff:ff:ff:ff:ff || r=1
     return $r
 }
 
@@ -296,6 +304,140 @@ hvc_session() {
 t_hvc_mmio() { hvc_session; }
 t_hvc_pci() { hvc_session --transport pci; }
 
+# virtio-blk (issue 4).  $DISK_IMAGE is an ext4 image tests/guest/run made
+# on the build machine (mke2fs -d): hello.txt, big.bin and big.sha256.
+BLK_READ='mount -t ext4 /dev/vda /mnt && cat /mnt/hello.txt && (cd /mnt && sha256sum -c big.sha256)
+echo serial=$(cat /sys/block/vda/serial) size=$(cat /sys/block/vda/size) ro=$(cat /sys/block/vda/ro)
+umount /mnt'
+
+blk_read() {
+    cp "$DISK_IMAGE" "$work/read.img"
+    guest_script "$BLK_READ" --disk "$work/read.img,serial=vmmkit-disk0" "$@"
+    expect_rc 0 && expect_out "hello from the build machine" && expect_out "big.bin: OK" &&
+        expect_out "serial=vmmkit-disk0 size=131072 ro=0"
+}
+t_blk_read_mmio() { blk_read; }
+t_blk_read_pci() { blk_read --transport pci; }
+
+# The guest writes and syncs; a second boot finds the data, and so does
+# debugfs on the build machine afterwards (tests/guest/run).
+t_blk_write_persists() {
+    cp "$DISK_IMAGE" "$RESULTS/written.img"
+    guest_script 'mount -t ext4 /dev/vda /mnt || exit 1
+echo "written by the guest" > /mnt/guest-wrote.txt
+head -c 3145728 /dev/urandom > /mnt/g.bin && (cd /mnt && sha256sum g.bin > g.sha256)
+sync && umount /mnt && echo written=yes' --disk "$RESULTS/written.img"
+    expect_rc 0 && expect_out "written=yes" || return 1
+    guest_script 'mount -t ext4 /dev/vda /mnt && cat /mnt/guest-wrote.txt && (cd /mnt && sha256sum -c g.sha256)' \
+        --disk "$RESULTS/written.img" --transport pci
+    expect_rc 0 && expect_out "^written by the guest" && expect_out "g.bin: OK"
+}
+
+# A read-only disk: the guest sees it read-only, its writes are refused and
+# the image is unchanged.
+t_blk_read_only() {
+    cp "$DISK_IMAGE" "$work/ro.img"
+    before=$(sha256sum <"$work/ro.img")
+    guest_script 'echo ro=$(cat /sys/block/vda/ro)
+mount -t ext4 -o ro /dev/vda /mnt && cat /mnt/hello.txt && umount /mnt
+if dd if=/dev/zero of=/dev/vda bs=4096 count=1 oflag=direct 2>/dev/null; then echo write=ok; else echo write=refused; fi' \
+        --disk "$work/ro.img,ro"
+    expect_rc 0 && expect_out "ro=1" && expect_out "hello from the build machine" &&
+        expect_out "write=refused" || return 1
+    [ "$(sha256sum <"$work/ro.img")" = "$before" ] || { note "read-only image changed"; return 1; }
+}
+
+# SIGKILL the VMM right after the guest's sync returned: nothing is lost.
+t_blk_sigkill_after_sync() {
+    cp "$DISK_IMAGE" "$work/kill.img"
+    b64=$(printf '%s\n' 'mount -t ext4 /dev/vda /mnt || exit 1
+head -c 2097152 /dev/urandom > /mnt/k.bin && (cd /mnt && sha256sum k.bin > k.sha256)
+sync && echo SYNC-RETURNED
+sleep 600' | base64 | tr -d '\n')
+    timeout "$BOOT_TIMEOUT" vmmkit run --kernel "$K" --initrd "$I" --disk "$work/kill.img" \
+        --cmdline "console=ttyAMA0 quiet vmmkit.script=$b64" </dev/null >"$out" 2>&1 &
+    pid=$!
+    ok=0
+    while kill -0 "$pid" 2>/dev/null; do
+        if grep -q "SYNC-RETURNED" "$out"; then
+            ok=1
+            break
+        fi
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid"
+    [ $ok = 1 ] || { note "the guest never reported its sync"; return 1; }
+    guest_script 'mount -t ext4 /dev/vda /mnt && (cd /mnt && sha256sum -c k.sha256)' --disk "$work/kill.img"
+    expect_rc 0 && expect_out "k.bin: OK"
+}
+
+# A host-side error (the image's file system is full) reaches the guest as
+# an I/O error; the VMM logs it, keeps serving, and exits 0 at poweroff.
+t_blk_host_error() {
+    mkdir -p "$work/full"
+    mount -t tmpfs -o size=4M vmmkit-full "$work/full" || return 1
+    truncate -s 64M "$work/full/sparse.img"
+    guest_script 'if dd if=/dev/urandom of=/dev/vda bs=1048576 count=16 oflag=direct 2>/dev/null; then echo dd=ok; else echo dd=failed; fi
+dd if=/dev/vda of=/dev/null bs=1048576 count=1 iflag=direct 2>/dev/null && echo read=ok' \
+        --disk "$work/full/sparse.img"
+    umount "$work/full"
+    expect_rc 0 && expect_out "dd=failed" && expect_out "read=ok" &&
+        expect_out "No space left on device" && expect_out "vmmkit-guest: exit status 0"
+}
+
+# virtio-net (issue 4): in a network namespace of its own, the guest pings
+# the tap's host side and moves a file over TCP each way.
+NET_GUEST='ip addr add 192.0.2.2/24 dev eth0 && ip link set eth0 up
+n=0
+until ping -c 1 -W 1 192.0.2.1 >/dev/null 2>&1; do n=$((n + 1)); [ $n -gt 60 ] && break; done
+ping -c 3 -W 2 192.0.2.1 | grep -E "packets transmitted"
+echo mac=$(cat /sys/class/net/eth0/address)
+nc 192.0.2.1 5001 > /tmp/h.bin
+echo from-host=$(sha256sum < /tmp/h.bin | cut -c1-64)
+head -c 4194304 /dev/urandom > /tmp/g.bin
+echo to-host=$(sha256sum < /tmp/g.bin | cut -c1-64)
+nc 192.0.2.1 5002 < /tmp/g.bin; echo nc-status=$?
+# nc exits with data still queued: wait until the host has taken it all
+# (no connection to port 5002 left established or in FIN_WAIT1).
+n=0
+while grep -q ":138A 0[14] " /proc/net/tcp && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done'
+
+# net_session TAP_SETUP [VMM ARGS...]: runs in a new network namespace.
+net_session() {
+    setup=$1
+    shift
+    head -c 4194304 /dev/urandom >"$work/host.bin"
+    rm -f "$work/from-guest.bin"
+    b64=$(printf '%s\n' "$NET_GUEST" | base64 | tr -d '\n')
+    unshare -n sh -c '
+        ip link set lo up
+        nc -l -p 5001 <"$1/host.bin" >/dev/null &
+        # Its input never ends (a fifo held open): busybox nc half-closes
+        # the connection at the end of its input, and the guest would stop.
+        rm -f "$1/hold" && mkfifo "$1/hold" && exec 4<>"$1/hold"
+        nc -l -p 5002 >"$1/from-guest.bin" <&4 &
+        if [ "$2" = precreate ]; then tunctl -t vmk0 >/dev/null || exit 1; fi
+        shift 2
+        "$@" &
+        vmm=$!
+        n=0
+        until [ -e /sys/class/net/vmk0 ]; do n=$((n + 1)); [ $n -gt 500 ] && break; sleep 0.1; done
+        ip addr add 192.0.2.1/24 dev vmk0 && ip link set vmk0 up
+        wait $vmm' sh "$work" "$setup" timeout "$BOOT_TIMEOUT" vmmkit run --kernel "$K" --initrd "$I" \
+        --cmdline "console=ttyAMA0 quiet vmmkit.script=$b64" "$@" </dev/null >"$out" 2>&1
+    rc=$?
+    expect_rc 0 && expect_out " 0% packet loss" || return 1
+    want=$(sha256sum <"$work/host.bin" | cut -c1-64)
+    expect_out "from-host=$want" || return 1
+    got=$(sha256sum <"$work/from-guest.bin" | cut -c1-64)
+    expect_out "to-host=$got" || { note "the host received $(wc -c <"$work/from-guest.bin") bytes"; return 1; }
+}
+t_net_tap_mmio() {
+    net_session create --net tap=vmk0,mac=52:54:00:12:34:56 && expect_out "mac=52:54:00:12:34:56"
+}
+t_net_tap_pci() { net_session precreate --net tap=vmk0 --transport pci; }
+
 echo "vmmkit guest tests: $(uname -r) host, guest kernel $kver"
 run_test arm64-programs t_arm64_programs
 run_test kernel-version t_kernel_version
@@ -312,6 +454,14 @@ run_test poweroff-exit-0 t_poweroff_exit0
 run_test reboot-no-reboot t_reboot_no_reboot
 run_test stdin-command t_stdin_command
 run_test reboot-boots-again t_reboot_boots_again
+run_test blk-read-mmio t_blk_read_mmio
+run_test blk-read-pci t_blk_read_pci
+run_test blk-write-persists t_blk_write_persists
+run_test blk-read-only t_blk_read_only
+run_test blk-sigkill-after-sync t_blk_sigkill_after_sync
+run_test blk-host-error t_blk_host_error
+run_test net-tap-mmio t_net_tap_mmio
+run_test net-tap-pci t_net_tap_pci
 run_test bad-inputs t_bad_inputs
 run_test no-kvm t_no_kvm
 echo "suite: $passed passed, $failed failed"

@@ -2,7 +2,8 @@
  * test_iothread.c - the I/O thread (src/backends/iothread.c): handlers run
  * on the named thread with the VMM's signals blocked, add/remove rules,
  * removal from a handler, and the remove guarantee against a handler in
- * progress on another thread, under stress.
+ * progress on another thread, under stress; event masks (EPOLLOUT,
+ * parking a descriptor with mask 0, re-arming it).
  *
  * cmocka's asserts are not thread-safe, so handlers only record what they
  * saw and the test thread checks it.
@@ -450,6 +451,112 @@ static void test_concurrent_removers(void **state)
     iothread_destroy(t);
 }
 
+/* A handler that parks its descriptor (mask 0) after recording each call. */
+static void parking_handler(int fd, uint32_t events, void *opaque)
+{
+    struct probe *p = opaque;
+
+    pthread_mutex_lock(&p->lock);
+    p->events = events;
+    pthread_mutex_unlock(&p->lock);
+    iothread_mod_fd(p->t, fd, 0);
+    __atomic_fetch_add(&p->calls, 1, __ATOMIC_SEQ_CST);
+    sem_post(&p->called);
+}
+
+static uint32_t probe_events(struct probe *p)
+{
+    pthread_mutex_lock(&p->lock);
+    uint32_t e = p->events;
+    pthread_mutex_unlock(&p->lock);
+    return e;
+}
+
+/* EPOLLOUT through iothread_add_fd_events(); a parked descriptor is silent until re-armed. */
+static void test_event_masks(void **state)
+{
+    iothread_t *t = iothread_create("io-masks");
+    assert_non_null(t);
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    struct probe p;
+    probe_init(&p, pfd[1]);
+    p.t = t;
+
+    assert_int_equal(iothread_add_fd_events(t, pfd[1], EPOLLOUT, parking_handler, &p), 0);
+    assert_true(wait_sem(&p.called));
+    assert_true(probe_events(&p) & EPOLLOUT);
+    assert_false(posted_within(&p.called, 50)); /* parked: always writable, yet silent */
+
+    assert_int_equal(iothread_mod_fd(t, pfd[1], EPOLLOUT), 0);
+    assert_true(wait_sem(&p.called));
+    assert_int_equal(__atomic_load_n(&p.calls, __ATOMIC_SEQ_CST), 2);
+
+    /* The reader goes away while parked: no call, not even for the error... */
+    close(pfd[0]);
+    assert_false(posted_within(&p.called, 50));
+    /* ...until the descriptor is watched again. */
+    assert_int_equal(iothread_mod_fd(t, pfd[1], EPOLLIN), 0);
+    assert_true(wait_sem(&p.called));
+    assert_true(probe_events(&p) & EPOLLERR);
+
+    assert_int_equal(iothread_remove_fd(t, pfd[1]), 0); /* parked entries go too */
+    assert_int_equal(iothread_mod_fd(t, pfd[1], EPOLLIN), -ENOENT);
+    iothread_destroy(t);
+    close(pfd[1]);
+    probe_fini(&p);
+}
+
+/* A descriptor added parked reports a hang-up only once it gets a mask. */
+static void test_parked_hangup(void **state)
+{
+    iothread_t *t = iothread_create("io-parked");
+    assert_non_null(t);
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    struct probe p;
+    probe_init(&p, pfd[0]);
+    p.t = t;
+
+    assert_int_equal(iothread_add_fd_events(t, pfd[0], 0, parking_handler, &p), 0);
+    close(pfd[1]);
+    assert_false(posted_within(&p.called, 50));
+    assert_int_equal(iothread_mod_fd(t, pfd[0], EPOLLIN), 0);
+    assert_true(wait_sem(&p.called));
+    assert_true(probe_events(&p) & EPOLLHUP);
+    assert_false(posted_within(&p.called, 50));
+
+    iothread_destroy(t); /* with the parked fd still registered */
+    close(pfd[0]);
+    probe_fini(&p);
+}
+
+static void test_mod_rules(void **state)
+{
+    iothread_t *t = iothread_create("io-mod-rules");
+    assert_non_null(t);
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+    assert_int_equal(iothread_mod_fd(NULL, fd, EPOLLIN), -EINVAL);
+    assert_int_equal(iothread_mod_fd(t, -1, EPOLLIN), -EINVAL);
+    assert_int_equal(iothread_mod_fd(t, fd, EPOLLIN), -ENOENT);
+    assert_int_equal(iothread_add_fd_events(t, 1000000, 0, noop_handler, NULL), -EBADF);
+    assert_int_equal(iothread_add_fd_events(t, 1000000, EPOLLOUT, noop_handler, NULL), -EBADF);
+    assert_int_equal(iothread_add_fd_events(t, fd, 0, NULL, NULL), -EINVAL);
+
+    assert_int_equal(iothread_add_fd_events(t, fd, 0, noop_handler, NULL), 0);
+    assert_int_equal(iothread_add_fd_events(t, fd, EPOLLIN, noop_handler, NULL), -EEXIST);
+    assert_int_equal(iothread_add_fd(t, fd, noop_handler, NULL), -EEXIST);
+    assert_int_equal(iothread_mod_fd(t, fd, 0), 0); /* same mask: nothing to do */
+    assert_int_equal(iothread_mod_fd(t, fd, EPOLLIN), 0);
+    assert_int_equal(iothread_mod_fd(t, fd, EPOLLIN | EPOLLOUT), 0);
+    assert_int_equal(iothread_mod_fd(t, fd, 0), 0);
+    assert_int_equal(iothread_remove_fd(t, fd), 0);
+    assert_int_equal(iothread_remove_fd(t, fd), -ENOENT);
+    iothread_destroy(t);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +570,9 @@ int main(void)
         cmocka_unit_test(test_hangup_reported),
         cmocka_unit_test(test_remove_race_stress),
         cmocka_unit_test(test_concurrent_removers),
+        cmocka_unit_test(test_event_masks),
+        cmocka_unit_test(test_parked_hangup),
+        cmocka_unit_test(test_mod_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /*
- * virt_devices.c - the arm64 virt board's virtio devices: virtio-rng and,
- * with --console virtio, virtio-console, on virtio-mmio windows described
+ * virt_devices.c - the arm64 virt board's virtio devices: virtio-console
+ * (with --console virtio), virtio-blk disks, virtio-net NICs on taps and
+ * virtio-rng, on virtio-mmio windows described
  * in the device tree or behind the ECAM PCI host bridge.
  *
  * Queue kicks reach an I/O thread of the VM's through ioeventfds and
@@ -110,6 +111,25 @@ int virt_devices_create(arm64_virt_t *b, char *err, size_t errlen)
         if (r < 0)
             return r;
     }
+    for (unsigned int i = 0; i < b->cfg.nr_nets; i++) {
+        const arm64_virt_net_t *n = &b->cfg.nets[i];
+        r = tap_open(n->tap, &b->netbe[i]);
+        if (r < 0)
+            return virt_errorf(err, errlen, r, "--net tap=%s: %s%s", n->tap, strerror(-r),
+                               r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)" : "");
+        virtio_net_config_t nc = {.backend = b->netbe[i], .io = b->io};
+        if (n->mac) {
+            nc.has_mac = true;
+            memcpy(nc.mac, n->mac, sizeof(nc.mac));
+        }
+        r = virtio_net_create(b->vm, i, &nc, &b->net[i]);
+        if (r < 0)
+            return virt_errorf(err, errlen, r, "cannot create the NIC on tap %s: %s", n->tap,
+                               strerror(-r));
+        r = attach(b, virtio_net_device(b->net[i]), err, errlen);
+        if (r < 0)
+            return r;
+    }
     if (!b->cfg.no_rng) {
         r = virtio_rng_create(b->vm, 0, &b->rng);
         if (r < 0)
@@ -167,6 +187,12 @@ void virt_devices_destroy(arm64_virt_t *b)
     for (unsigned int i = 0; i < ARM64_VIRT_MAX_DISKS; i++) {
         virtio_blk_destroy(b->blk[i]);
         b->blk[i] = NULL;
+    }
+    for (unsigned int i = 0; i < ARM64_VIRT_MAX_NETS; i++) {
+        virtio_net_destroy(b->net[i]);
+        net_backend_destroy(b->netbe[i]);
+        b->net[i] = NULL;
+        b->netbe[i] = NULL;
     }
     if (b->io)
         iothread_destroy(b->io);

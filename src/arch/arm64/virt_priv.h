@@ -19,6 +19,7 @@
 #include <vmmkit/virtio_blk.h>
 #include <vmmkit/virtio_console.h>
 #include <vmmkit/virtio_mmio.h>
+#include <vmmkit/virtio_net.h>
 #include <vmmkit/virtio_rng.h>
 
 /* booting.rst: the DTB must not exceed 2 MiB. */
@@ -53,6 +54,8 @@ struct arm64_virt {
     virtio_rng_t *rng;
     virtio_console_t *vcon;
     virtio_blk_t *blk[ARM64_VIRT_MAX_DISKS];
+    virtio_net_t *net[ARM64_VIRT_MAX_NETS];
+    net_backend_t *netbe[ARM64_VIRT_MAX_NETS];
     pci_host_t *pci;
     virtio_mmio_t *mmio[ARM64_VIRT_VIRTIO_MMIO_MAX];
     unsigned int nr_mmio;
