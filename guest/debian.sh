@@ -45,6 +45,19 @@ deb_kernel_pkg() {
     echo "$pkg"
 }
 
+# deb_backports_kernel_pkg META: the versioned linux-image package that META
+# means in bookworm-backports (the suite scripts/setup adds to apt).
+deb_backports_kernel_pkg() {
+    local meta=$1 ver pkg
+    ver=$(apt_memo "madison-$meta" apt-cache madison "$meta:arm64" |
+          awk -F'|' '$3 ~ /bookworm-backports/ {gsub(/ /, "", $2); print $2; exit}')
+    [[ -n $ver ]] || die "no $meta:arm64 in bookworm-backports (run scripts/setup)"
+    pkg=$(apt_memo "show-$meta-$ver" apt-cache show "$meta:arm64=$ver" |
+          awk '$1 == "Depends:" { for (i = 2; i <= NF; i++) if ($i ~ /^linux-image-[0-9]/) { sub(/,$/, "", $i); print $i; exit } }')
+    [[ -n $pkg ]] || die "cannot tell which kernel package $meta:arm64=$ver depends on"
+    echo "$pkg"
+}
+
 # deb_extract DIR PKG=VERSION...: downloads the given arm64 packages into a
 # fresh DIR and unpacks them all into DIR/root.
 deb_extract() {

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include <vmmkit/arm64_smccc.h>
 #include <vmmkit/vm.h>
 
 #ifdef __cplusplus
@@ -77,6 +78,37 @@ int vm_vcpu_arm64_set_reg(vm_vcpu_t *vcpu, vm_arm64_reg_t reg, uint64_t value);
  * masked).  Returns 0 or -errno.
  */
 int vm_vcpu_arm64_set_boot_regs(vm_vcpu_t *vcpu, uint64_t pc, uint64_t x0);
+
+/*
+ * SMCCC calls in the VMM.  By default the hypervisor answers the guest's
+ * HVC/SMC calls itself (PSCI included).  vm_arm64_smccc_forward() sends
+ * the calls with function IDs [@first, @first + @count) to the VMM
+ * instead, where the handler set with vm_arm64_set_smccc_handler() serves
+ * them on the calling vCPU's thread (arm64_smccc.h's registry is made for
+ * it).  Call both before vm_run().  Returns 0, or -EOPNOTSUPP when the
+ * hypervisor cannot forward calls (KVM before Linux 6.4: it keeps its own
+ * PSCI), or -errno.
+ *
+ * The handler gets X0..X7 in @call (call->cpu is the vCPU id) and fills
+ * X0..X3 in @res; its action says what the vCPU does next:
+ * ARM64_SMCCC_RESUME and _WAIT resume after the call (a standby request
+ * returns at once, which PSCI allows); _CPU_OFF powers the calling vCPU off
+ * until vm_vcpu_arm64_power_on(); _SYSTEM_OFF and _SYSTEM_RESET stop the VM
+ * with VM_STOP_POWEROFF / VM_STOP_RESET.
+ */
+typedef arm64_smccc_action_t (*vm_arm64_smccc_fn)(vm_vcpu_t *vcpu, const arm64_smccc_call_t *call,
+                                                  arm64_smccc_result_t *res, void *opaque);
+int vm_arm64_smccc_forward(vm_t *vm, uint32_t first, uint32_t count);
+int vm_arm64_set_smccc_handler(vm_t *vm, vm_arm64_smccc_fn fn, void *opaque);
+
+/*
+ * PSCI CPU_ON for a VMM that serves PSCI itself: from any thread, power
+ * @vcpu on at @entry with X0 = @context_id (reset state otherwise: EL1h,
+ * DAIF masked, MMU off).  Latched; the vCPU's own thread applies it before
+ * it next enters the guest.  Returns 0, or -EBUSY when a power-on is
+ * already pending for it.
+ */
+int vm_vcpu_arm64_power_on(vm_vcpu_t *vcpu, uint64_t entry, uint64_t context_id);
 
 /*
  * The vCPU's affinity for the FDT cpu node "reg" property: MPIDR_EL1's Aff0,

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vmmkit/arm64_smccc.h>
 #include <vmmkit/chardev.h>
 #include <vmmkit/vm.h>
 
@@ -106,6 +107,13 @@ typedef struct arm64_virt_config {
 typedef struct arm64_virt arm64_virt_t;
 
 /*
+ * The board's SiP service, function 0 (SMC32 0x82000000 / SMC64
+ * 0xc2000000), where the VMM serves SMCCC calls: X0 = 0 (SUCCESS), X1 =
+ * ARM64_VIRT_SIP_MAGIC ("vmmk"), X2 = the calling vCPU's index.
+ */
+#define ARM64_VIRT_SIP_MAGIC 0x766d6d6bu
+
+/*
  * Check the files named in @cfg without touching the hypervisor: each is a
  * readable regular file, the kernel is a valid arm64 Image, a user DTB is a
  * valid FDT, and kernel + initrd + DTB fit in the RAM asked for.  Returns 0
@@ -143,6 +151,14 @@ int arm64_virt_gic_version(const arm64_virt_t *board);
 
 /* Destroy the VM and the devices (not the console chardev). */
 void arm64_virt_destroy(arm64_virt_t *board);
+
+/*
+ * The SMCCC registry of the VMM's firmware interface, for users to add SiP
+ * or OEM services (arm64_smccc_register(), before arm64_virt_boot()); PSCI
+ * 1.1 is registered in it.  NULL when the hypervisor cannot forward calls
+ * and serves PSCI itself.
+ */
+arm64_smccc_t *arm64_virt_smccc(arm64_virt_t *board);
 
 #ifdef __cplusplus
 }

@@ -45,6 +45,10 @@ typedef enum memory_fault_result {
     FAULT_RESTART,   /* re-execute the access (the mapping was changed) */
     FAULT_IGNORE,    /* drop the access silently: reads return 0 */
     FAULT_ERROR,     /* fatal: the VM stops with VM_STOP_ERROR */
+    FAULT_BUS_ERROR, /* the device cannot complete the access: the guest gets a bus
+                      * error (arm64: a synchronous external abort; where the
+                      * architecture has none, reads return all ones and writes
+                      * are dropped) */
 } memory_fault_result_t;
 
 /*

@@ -67,6 +67,7 @@ const char *vm_exit_kind_name(vm_exit_kind_t kind);
 typedef enum vm_stat {
     VM_STAT_MMIO_UNASSIGNED, /* MMIO to an address with no reservation (or straddling one) */
     VM_STAT_MMIO_UNHANDLED,  /* a fault callback returned FAULT_UNHANDLED, or none exists */
+    VM_STAT_MMIO_BUS_ERROR,  /* a fault callback returned FAULT_BUS_ERROR */
     VM_STAT_PIO_UNASSIGNED,  /* port I/O to an unregistered port */
     VM_STAT_PIO_UNHANDLED,   /* a port handler returned IO_FAULT_UNHANDLED */
     VM_STAT_COUNT

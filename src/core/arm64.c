@@ -5,6 +5,8 @@
 #ifdef VMMKIT_ARCH_arm64
 
 #include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <vmmkit/arm64.h>
@@ -198,6 +200,120 @@ uint64_t vm_vcpu_arm64_mpidr(vm_vcpu_t *vcpu)
         return UINT64_MAX;
     }
     return mpidr & MPIDR_AFF_MASK;
+}
+
+/* --- SMCCC calls and vCPU power in the VMM ---------------------------------------------- */
+
+int vm_arm64_smccc_forward(vm_t *vm, uint32_t first, uint32_t count)
+{
+    if (!vm || count == 0 || first + (uint64_t)count - 1 > UINT32_MAX) {
+        return -EINVAL;
+    }
+    if (!HV_HAS(vm, arm64_smccc_forward) || !HV_HAS(vm, arm64_power_on) ||
+        !HV_HAS(vm, arm64_power_off)) {
+        return -EOPNOTSUPP;
+    }
+    return vm->hv->arm64_smccc_forward(vm->hv_vm, first, count);
+}
+
+int vm_arm64_set_smccc_handler(vm_t *vm, vm_arm64_smccc_fn fn, void *opaque)
+{
+    if (!vm || !fn) {
+        return -EINVAL;
+    }
+    vm->smccc_fn = fn;
+    vm->smccc_opaque = opaque;
+    return 0;
+}
+
+int vm_vcpu_arm64_power_on(vm_vcpu_t *vcpu, uint64_t entry, uint64_t context_id)
+{
+    int rc = 0;
+
+    if (!vcpu) {
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&vcpu->power_lock);
+    if (vcpu->power_on_pending) {
+        rc = -EBUSY;
+    } else {
+        vcpu->power_on_pending = true;
+        vcpu->power_on_entry = entry;
+        vcpu->power_on_x0 = context_id;
+    }
+    pthread_mutex_unlock(&vcpu->power_lock);
+    if (rc == 0) {
+        /* A powered-off vCPU waits inside the hypervisor: wake its thread. */
+        vcpu->vm->hv->vcpu_kick(vcpu->hv);
+    }
+    return rc;
+}
+
+int vcpu_arm64_before_run(vm_vcpu_t *vcpu)
+{
+    uint64_t entry, x0;
+
+    pthread_mutex_lock(&vcpu->power_lock);
+    bool pending = vcpu->power_on_pending;
+    entry = vcpu->power_on_entry;
+    x0 = vcpu->power_on_x0;
+    vcpu->power_on_pending = false;
+    pthread_mutex_unlock(&vcpu->power_lock);
+    if (!pending) {
+        return 0;
+    }
+    LOG_DEBUG("%s: vcpu%u: powered on at %#" PRIx64 " (context %#" PRIx64 ")", vcpu->vm->name,
+              vcpu->id, entry, x0);
+    return vcpu->vm->hv->arm64_power_on(vcpu->hv, entry, x0);
+}
+
+vcpu_action_t vcpu_arm64_handle_smccc(vm_vcpu_t *vcpu, const hv_exit_t *exit)
+{
+    vm_t *vm = vcpu->vm;
+    arm64_smccc_call_t call = {.cpu = vcpu->id};
+    arm64_smccc_result_t res = {{(uint64_t)(int64_t)-1, 0, 0, 0}}; /* NOT_SUPPORTED */
+    arm64_smccc_action_t action = ARM64_SMCCC_RESUME;
+
+    for (unsigned int i = 0; i < 8; i++) {
+        if (vm->hv->arm64_get_reg(vcpu->hv, VM_ARM64_REG_X0 + i, &call.x[i]) < 0) {
+            LOG_ERR("%s: vcpu%u: cannot read the registers of an SMCCC call; stopping", vm->name,
+                    vcpu->id);
+            vm_request_stop(vm, VM_STOP_ERROR);
+            return VCPU_STOP;
+        }
+    }
+    if (vm->smccc_fn) {
+        action = vm->smccc_fn(vcpu, &call, &res, vm->smccc_opaque);
+    } else {
+        LOG_WARN_RL(&vm->rl_exit, "%s: vcpu%u: SMCCC call %#x with no handler: NOT_SUPPORTED",
+                    vm->name, vcpu->id, exit->hypercall.function_id);
+    }
+    for (unsigned int i = 0; i < 4; i++) {
+        vm->hv->arm64_set_reg(vcpu->hv, VM_ARM64_REG_X0 + i, res.x[i]);
+    }
+    /* The backend resumes after the HVC or SMC (KVM skips a trapped SMC
+     * before it forwards the call). */
+    switch (action) {
+    case ARM64_SMCCC_CPU_OFF:
+        if (vm->hv->arm64_power_off(vcpu->hv) < 0) {
+            LOG_ERR("%s: vcpu%u: cannot power the vCPU off; stopping", vm->name, vcpu->id);
+            vm_request_stop(vm, VM_STOP_ERROR);
+            return VCPU_STOP;
+        }
+        return VCPU_CONTINUE;
+    case ARM64_SMCCC_SYSTEM_OFF:
+        LOG_INFO("%s: vcpu%u: guest powered off (PSCI in the VMM)", vm->name, vcpu->id);
+        vm_request_stop(vm, VM_STOP_POWEROFF);
+        return VCPU_STOP;
+    case ARM64_SMCCC_SYSTEM_RESET:
+        LOG_INFO("%s: vcpu%u: guest asked for a reset (PSCI in the VMM)", vm->name, vcpu->id);
+        vm_request_stop(vm, VM_STOP_RESET);
+        return VCPU_STOP;
+    case ARM64_SMCCC_WAIT:
+    case ARM64_SMCCC_RESUME:
+    default:
+        return VCPU_CONTINUE;
+    }
 }
 
 #endif /* VMMKIT_ARCH_arm64 */

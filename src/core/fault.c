@@ -124,6 +124,20 @@ vcpu_action_t vcpu_handle_mmio(vm_vcpu_t *vcpu, const hv_exit_t *exit)
             return VCPU_CONTINUE;
         case FAULT_RESTART:
             continue;
+        case FAULT_BUS_ERROR: {
+            bool injected = HV_HAS(vm, vcpu_bus_error) && vm->hv->vcpu_bus_error(vcpu->hv) == 0;
+            vm_stat_inc(vm, VM_STAT_MMIO_BUS_ERROR);
+            if (!injected && !exit->mmio.is_write) {
+                /* No bus error to give: what a bus without a target answers. */
+                memset(exit->mmio.data, 0xff, len);
+            }
+            LOG_WARN_RL(&vm->rl_mmio,
+                        "%s: vcpu%u: MMIO %s of %u bytes at %#lx failed in its device: %s",
+                        vm->name, vcpu->id, dir_name(exit), len, (unsigned long)addr,
+                        injected ? "bus error for the guest"
+                                 : (exit->mmio.is_write ? "dropped" : "reads all ones"));
+            return VCPU_CONTINUE;
+        }
         case FAULT_ERROR:
         default:
             LOG_ERR("%s: vcpu%u: MMIO %s of %u bytes at %#lx: device fault callback %s; stopping "

@@ -44,9 +44,8 @@ static const char *const stop_reason_names[] = {
 };
 
 static const char *const stat_names[VM_STAT_COUNT] = {
-    [VM_STAT_MMIO_UNASSIGNED] = "mmio-unassigned",
-    [VM_STAT_MMIO_UNHANDLED] = "mmio-unhandled",
-    [VM_STAT_PIO_UNASSIGNED] = "pio-unassigned",
+    [VM_STAT_MMIO_UNASSIGNED] = "mmio-unassigned", [VM_STAT_MMIO_UNHANDLED] = "mmio-unhandled",
+    [VM_STAT_MMIO_BUS_ERROR] = "mmio-bus-error",   [VM_STAT_PIO_UNASSIGNED] = "pio-unassigned",
     [VM_STAT_PIO_UNHANDLED] = "pio-unhandled",
 };
 
@@ -139,6 +138,9 @@ void vm_destroy(vm_t *vm)
     }
     for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
         vm->hv->vcpu_destroy(vm->vcpus[i]->hv);
+#if defined(VMMKIT_ARCH_arm64)
+        pthread_mutex_destroy(&vm->vcpus[i]->power_lock);
+#endif
         free(vm->vcpus[i]);
     }
     free(vm->vcpus);
@@ -198,6 +200,9 @@ vm_vcpu_t *vm_create_vcpu(vm_t *vm, unsigned int id)
     }
     vcpu->vm = vm;
     vcpu->id = id;
+#if defined(VMMKIT_ARCH_arm64)
+    pthread_mutex_init(&vcpu->power_lock, NULL);
+#endif
     if ((rc = vm->hv->vcpu_create(vm->hv_vm, id, &vcpu->hv)) < 0) {
         LOG_ERR("%s: creating vcpu%u with %s: %s", vm->name, id, vm->hv->name, strerror(-rc));
         free(vcpu);
@@ -259,6 +264,11 @@ vcpu_action_t vcpu_handle_exit(vm_vcpu_t *vcpu, hv_exit_t *exit)
     case HV_EXIT_INTR:
         count_exit(vcpu, VM_EXIT_INTR);
         return VCPU_CONTINUE; /* the loop checks the stop reason */
+#if defined(VMMKIT_ARCH_arm64)
+    case HV_EXIT_HYPERCALL:
+        count_exit(vcpu, VM_EXIT_HYPERCALL);
+        return vcpu_arm64_handle_smccc(vcpu, exit);
+#endif
     case HV_EXIT_POWEROFF:
         count_exit(vcpu, VM_EXIT_SYSTEM_EVENT);
         LOG_INFO("%s: vcpu%u: guest powered off", vm->name, vcpu->id);
@@ -316,7 +326,13 @@ static void *vcpu_thread(void *arg)
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED);
             entered = true;
         }
-        int rc = vm->hv->vcpu_run(vcpu->hv, &vcpu->exit);
+        int rc = 0;
+#if defined(VMMKIT_ARCH_arm64)
+        rc = vcpu_arm64_before_run(vcpu);
+#endif
+        if (rc == 0) {
+            rc = vm->hv->vcpu_run(vcpu->hv, &vcpu->exit);
+        }
         if (rc < 0) {
             LOG_ERR("%s: vcpu%u: running the guest with %s failed: %s; stopping", vm->name,
                     vcpu->id, vm->hv->name, strerror(-rc));
@@ -398,6 +414,11 @@ int vm_reset(vm_t *vm)
         return -EOPNOTSUPP;
     }
     for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+#if defined(VMMKIT_ARCH_arm64)
+        pthread_mutex_lock(&vm->vcpus[i]->power_lock);
+        vm->vcpus[i]->power_on_pending = false; /* a CPU_ON the reset overtook */
+        pthread_mutex_unlock(&vm->vcpus[i]->power_lock);
+#endif
         if ((rc = vm->hv->vcpu_reset(vm->vcpus[i]->hv)) < 0) {
             LOG_ERR("%s: resetting vcpu%u: %s", vm->name, i, strerror(-rc));
             return rc;

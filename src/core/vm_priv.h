@@ -28,6 +28,9 @@
 #include <vmmkit/ioports.h>
 #include <vmmkit/log.h>
 #include <vmmkit/vm.h>
+#if defined(VMMKIT_ARCH_arm64)
+#include <vmmkit/arm64.h>
+#endif
 
 #include "core/interval_tree.h"
 #include "hv/hv.h"
@@ -91,6 +94,10 @@ struct vm {
     vmm_ratelimit_t rl_mmio; /* unassigned / unhandled MMIO */
     vmm_ratelimit_t rl_pio;  /* unhandled port I/O */
     vmm_ratelimit_t rl_exit; /* odd exits */
+#if defined(VMMKIT_ARCH_arm64)
+    vm_arm64_smccc_fn smccc_fn; /* forwarded HVC/SMC calls (arm64.c) */
+    void *smccc_opaque;
+#endif
 
 #ifdef VMMKIT_ARCH_x86
     bool x86_irqchip;
@@ -107,6 +114,12 @@ struct vm_vcpu {
     hv_exit_t exit;         /* the last exit, filled by hv->vcpu_run() */
     const hv_exit_t *fault; /* the MMIO exit being dispatched, for the fault accessors */
     uint64_t exits[VM_EXIT_KIND_COUNT];
+#if defined(VMMKIT_ARCH_arm64)
+    /* A PSCI CPU_ON for this vCPU, latched until its own thread applies it. */
+    pthread_mutex_t power_lock;
+    bool power_on_pending;
+    uint64_t power_on_entry, power_on_x0;
+#endif
 };
 
 /* What the run loop does after an exit was handled. */
@@ -115,6 +128,13 @@ typedef enum vcpu_action {
     VCPU_HALT,     /* this vCPU stops; the others go on */
     VCPU_STOP,     /* a stop reason was set; every vCPU stops */
 } vcpu_action_t;
+
+#if defined(VMMKIT_ARCH_arm64)
+/* arm64.c: before each entry, apply a latched power-on.  0 or -errno. */
+int vcpu_arm64_before_run(vm_vcpu_t *vcpu);
+/* arm64.c: an HV_EXIT_HYPERCALL. */
+vcpu_action_t vcpu_arm64_handle_smccc(vm_vcpu_t *vcpu, const hv_exit_t *exit);
+#endif
 
 /*
  * vm_create() with an explicit backend (unit tests pass a fake one).

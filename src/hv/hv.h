@@ -61,6 +61,7 @@ typedef enum hv_exit_reason {
     HV_EXIT_INTERNAL_ERROR, /* the hypervisor could not emulate something; detail = sub-error */
     HV_EXIT_FAIL_ENTRY,     /* the hardware refused to enter; detail = hardware reason */
     HV_EXIT_INTR,           /* kicked (vcpu_kick) or interrupted by a signal */
+    HV_EXIT_HYPERCALL,      /* arm64: a forwarded SMCCC call (arm64_smccc_forward) */
     HV_EXIT_UNKNOWN,        /* anything else; detail = the backend's raw exit code */
 } hv_exit_reason_t;
 
@@ -81,6 +82,10 @@ typedef struct hv_exit {
             uint32_t len;  /* 1, 2, 4 or 8 */
             bool is_write;
         } mmio;
+        struct {
+            uint32_t function_id; /* W0 */
+            bool smc;             /* made with SMC, else HVC; the PC is past it either way */
+        } hypercall;
         struct {
             uint8_t *data;  /* @count elements of @size bytes, packed */
             uint32_t count; /* > 1 for REP INS/OUTS */
@@ -136,6 +141,14 @@ struct hv_ops {
     void (*vcpu_kick)(hv_vcpu_t *vcpu);
     /* Return the vCPU to its power-on state (the VM is not running). */
     int (*vcpu_reset)(hv_vcpu_t *vcpu);
+    /*
+     * Optional: the MMIO access of the last exit cannot complete; give the
+     * guest a bus error for it (arm64: a synchronous external abort taken
+     * at the faulting instruction) on the next vcpu_run().  -EOPNOTSUPP
+     * when the hypervisor cannot; the core then completes the access with
+     * all ones read / the write dropped.
+     */
+    int (*vcpu_bus_error)(hv_vcpu_t *vcpu);
 
 #if defined(VMMKIT_ARCH_x86)
     int (*x86_create_irqchip)(hv_vm_t *vm);
@@ -152,6 +165,18 @@ struct hv_ops {
     int (*arm64_gic_create)(hv_vm_t *vm, vm_arm64_gic_t *gic, unsigned int nr_vcpus);
     int (*arm64_get_reg)(hv_vcpu_t *vcpu, vm_arm64_reg_t reg, uint64_t *value);
     int (*arm64_set_reg)(hv_vcpu_t *vcpu, vm_arm64_reg_t reg, uint64_t value);
+    /*
+     * Optional: HVC/SMC calls with function IDs [@first, @first + @count)
+     * exit as HV_EXIT_HYPERCALL instead of being handled by the hypervisor.
+     * Before any vCPU runs.  -EOPNOTSUPP when the hypervisor cannot.
+     */
+    int (*arm64_smccc_forward)(hv_vm_t *vm, uint32_t first, uint32_t count);
+    /* The calling thread's own vCPU powers off: runs do not enter the guest
+     * (they wait for a kick) until arm64_power_on(). */
+    int (*arm64_power_off)(hv_vcpu_t *vcpu);
+    /* The calling thread's own vCPU: reset it, PC = @entry, X0 = @x0, and
+     * let it run (PSCI CPU_ON entry state). */
+    int (*arm64_power_on)(hv_vcpu_t *vcpu, uint64_t entry, uint64_t x0);
 #endif
 };
 

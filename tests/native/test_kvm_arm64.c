@@ -9,7 +9,13 @@
  *   - PSCI CPU_ON (handled in KVM) starts vCPU 1, which reports its context
  *     id; PSCI SYSTEM_OFF from vCPU 0 stops the VM with VM_STOP_POWEROFF
  *     while vCPU 1 sleeps in WFI inside KVM (so the kick must reach it);
- *   - vm_reset() re-initialises both vCPUs and the guest runs again.
+ *   - vm_reset() re-initialises both vCPUs and the guest runs again;
+ *   - SMCCC calls in the VMM (where the host forwards them, Linux 6.4+): a
+ *     SiP call over HVC reaches its handler, an unregistered one over SMC
+ *     returns NOT_SUPPORTED and the guest continues after the SMC, PSCI
+ *     CPU_ON / AFFINITY_INFO / CPU_OFF / SYSTEM_OFF are served by
+ *     arm64_psci.h, and a device's FAULT_BUS_ERROR reaches the guest as a
+ *     synchronous external abort its vector table sees.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,7 +29,10 @@
 
 #ifdef VMMKIT_ARCH_arm64
 
+#include <sys/utsname.h>
+
 #include <vmmkit/arm64.h>
+#include <vmmkit/arm64_psci.h>
 
 #define RAM_BASE 0x40000000u
 #define RAM_SIZE 0x200000u
@@ -204,11 +213,217 @@ static void test_arm64_guest(void **state)
     vm_destroy(vm);
 }
 
+/*
+ * The SMCCC guest: assembled with aarch64-linux-gnu-as; its vector table
+ * (VBAR_EL1 = RAM_BASE + 0x800) has one handler, for a synchronous
+ * exception from the current EL (vector offset 0x200): it reports ESR_EL1,
+ * sets w4 = 0xbad and returns past the faulting instruction.
+ */
+static const uint32_t smccc_guest[] = {
+    0xd2a12001, /* 000: mov x1, #0x9000000 */
+    0x10003fea, /* 004: adr x10, 800 */
+    0xd518c00a, /* 008: msr vbar_el1, x10 */
+    0xd5033fdf, /* 00c: isb */
+    0x52b04000, /* 010: mov w0, #0x82000000 */
+    0xd4000002, /* 014: hvc #0x0 */
+    0xaa0103e5, /* 018: mov x5, x1 */
+    0xd2a12001, /* 01c: mov x1, #0x9000000 */
+    0xb9000020, /* 020: str w0, [x1] */
+    0xb9000425, /* 024: str w5, [x1, #4] */
+    0xb9000822, /* 028: str w2, [x1, #8] */
+    0x52800020, /* 02c: mov w0, #0x1 */
+    0x72b04000, /* 030: movk w0, #0x8200, lsl #16 */
+    0xd4000003, /* 034: smc #0x0 */
+    0xd2a12001, /* 038: mov x1, #0x9000000 */
+    0xb9000c20, /* 03c: str w0, [x1, #12] */
+    0x52800060, /* 040: mov w0, #0x3 */
+    0x72b88000, /* 044: movk w0, #0xc400, lsl #16 */
+    0xd2800021, /* 048: mov x1, #0x1 */
+    0x100002e2, /* 04c: adr x2, a8 */
+    0xd2800ee3, /* 050: mov x3, #0x77 */
+    0xd4000002, /* 054: hvc #0x0 */
+    0xd2a12001, /* 058: mov x1, #0x9000000 */
+    0xb9001020, /* 05c: str w0, [x1, #16] */
+    0x10000368, /* 060: adr x8, cc */
+    0xb9400109, /* 064: ldr w9, [x8] */
+    0x34ffffe9, /* 068: cbz w9, 64 */
+    0x52800080, /* 06c: mov w0, #0x4 */
+    0x72b88000, /* 070: movk w0, #0xc400, lsl #16 */
+    0xd2800021, /* 074: mov x1, #0x1 */
+    0xd2800002, /* 078: mov x2, #0x0 */
+    0xd4000002, /* 07c: hvc #0x0 */
+    0x7100041f, /* 080: cmp w0, #0x1 */
+    0x54ffff41, /* 084: b.ne 6c */
+    0xd2a12001, /* 088: mov x1, #0x9000000 */
+    0xb9001420, /* 08c: str w0, [x1, #20] */
+    0xb9480024, /* 090: ldr w4, [x1, #2048] */
+    0xb9001824, /* 094: str w4, [x1, #24] */
+    0x52800100, /* 098: mov w0, #0x8 */
+    0x72b08000, /* 09c: movk w0, #0x8400, lsl #16 */
+    0xd4000002, /* 0a0: hvc #0x0 */
+    0x14000000, /* 0a4: b a4 */
+    0xd2a12001, /* 0a8: mov x1, #0x9000000 */
+    0xb9002020, /* 0ac: str w0, [x1, #32] */
+    0x100000e8, /* 0b0: adr x8, cc */
+    0x52800029, /* 0b4: mov w9, #0x1 */
+    0xb9000109, /* 0b8: str w9, [x8] */
+    0x52800040, /* 0bc: mov w0, #0x2 */
+    0x72b08000, /* 0c0: movk w0, #0x8400, lsl #16 */
+    0xd4000002, /* 0c4: hvc #0x0 */
+    0x14000000, /* 0c8: b c8 */
+    0x00000000, /* 0cc: flag */
+};
+static const uint32_t smccc_vector[] = {
+    0xd538520a, /* 000: mrs x10, esr_el1 */
+    0xd2a1200b, /* 004: mov x11, #0x9000000 */
+    0xb9001d6a, /* 008: str w10, [x11, #28] */
+    0x528175a4, /* 00c: mov w4, #0xbad */
+    0xd538402a, /* 010: mrs x10, elr_el1 */
+    0x9100114a, /* 014: add x10, x10, #0x4 */
+    0xd518402a, /* 018: msr elr_el1, x10 */
+    0xd69f03e0, /* 01c: eret */
+};
+
+#define SIP_MAGIC 0x5349503fu
+
+static arm64_smccc_action_t sip_call(void *opaque, const arm64_smccc_call_t *call,
+                                     arm64_smccc_result_t *res)
+{
+    res->x[0] = 0;
+    res->x[1] = SIP_MAGIC;
+    res->x[2] = call->cpu;
+    return ARM64_SMCCC_RESUME;
+}
+
+struct smccc_vm {
+    vm_t *vm;
+    arm64_smccc_t *smccc;
+    arm64_psci_t *psci;
+};
+
+static int start_vcpu(void *opaque, unsigned int cpu, uint64_t entry, uint64_t ctx)
+{
+    struct smccc_vm *t = opaque;
+    return vm_vcpu_arm64_power_on(vm_get_vcpu(t->vm, cpu), entry, ctx);
+}
+static void no_op(void *opaque)
+{
+}
+static void no_op_cpu(void *opaque, unsigned int cpu)
+{
+}
+
+static const arm64_psci_ops_t test_psci_ops = {
+    .start_vcpu = start_vcpu,
+    .stop_vcpu = no_op_cpu,
+    .system_off = no_op,
+    .system_reset = no_op,
+};
+
+static arm64_smccc_action_t vm_call(vm_vcpu_t *vcpu, const arm64_smccc_call_t *call,
+                                    arm64_smccc_result_t *res, void *opaque)
+{
+    struct smccc_vm *t = opaque;
+    return arm64_smccc_dispatch(t->smccc, call, res);
+}
+
+static memory_fault_result_t bus_error_cb(vm_t *vm, vm_vcpu_t *vcpu, uintptr_t addr, size_t len,
+                                          void *cookie)
+{
+    if (addr - DEV_BASE == 0x800)
+        return FAULT_BUS_ERROR;
+    return dev_cb(vm, vcpu, addr, len, cookie);
+}
+
+/* Whether the running kernel is at least @major.@minor. */
+static bool kernel_at_least(int major, int minor)
+{
+    struct utsname u;
+    int ma = 0, mi = 0;
+    if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+        return false;
+    return ma > major || (ma == major && mi >= minor);
+}
+
+static void test_smccc_in_vmm(void **state)
+{
+    struct dev_log log;
+    struct smccc_vm t = {0};
+    memset(&log, 0, sizeof(log));
+    assert_int_equal(vm_create(&t.vm, "smccc"), 0);
+    assert_int_equal(vm_ram_add(t.vm, RAM_BASE, RAM_SIZE), 0);
+    assert_non_null(vm_create_vcpu(t.vm, 0));
+    assert_non_null(vm_create_vcpu(t.vm, 1));
+
+    int r = vm_arm64_smccc_forward(t.vm, 0x84000000u, 0x20);
+    if (r == -EOPNOTSUPP) {
+        /* KVM before 6.4 keeps its own PSCI: vmmkit then falls back to it. */
+        printf("note: no SMCCC forwarding on this host; its PSCI serves the guest\n");
+        assert_false(kernel_at_least(6, 4));
+        vm_destroy(t.vm);
+        return;
+    }
+    assert_int_equal(r, 0);
+    assert_int_equal(vm_arm64_smccc_forward(t.vm, 0xc4000000u, 0x20), 0);
+    assert_int_equal(vm_arm64_smccc_forward(t.vm, 0x82000000u, 0x10000), 0);
+    assert_int_equal(vm_arm64_smccc_forward(t.vm, 0xc2000000u, 0x10000), 0);
+
+    uint64_t mpidr[2] = {vm_vcpu_arm64_mpidr(vm_get_vcpu(t.vm, 0)),
+                         vm_vcpu_arm64_mpidr(vm_get_vcpu(t.vm, 1))};
+    arm64_psci_ram_t ram = {.base = RAM_BASE, .size = RAM_SIZE};
+    assert_int_equal(arm64_smccc_create(&t.smccc), 0);
+    assert_int_equal(arm64_psci_create(&(arm64_psci_config_t){.nr_cpus = 2,
+                                                              .ops = &test_psci_ops,
+                                                              .opaque = &t,
+                                                              .mpidr = mpidr,
+                                                              .ram = &ram,
+                                                              .nr_ram = 1},
+                                       &t.psci),
+                     0);
+    assert_int_equal(arm64_psci_register(t.psci, t.smccc), 0);
+    assert_int_equal(
+        arm64_smccc_register(t.smccc, &(arm64_smccc_service_t){.name = "test-sip",
+                                                               .owner = ARM64_SMCCC_OWNER_SIP,
+                                                               .first = 0,
+                                                               .last = 0,
+                                                               .call = sip_call}),
+        0);
+    assert_int_equal(vm_arm64_set_smccc_handler(t.vm, vm_call, &t), 0);
+
+    vm_arm64_gic_t gic = {
+        .dist_base = GIC_DIST, .redist_base = GIC_REDIST, .cpu_base = GIC_CPU, .nr_irqs = 128};
+    assert_int_equal(vm_arm64_gic_create(t.vm, &gic), 0);
+    assert_non_null(vm_reserve_memory_at(t.vm, DEV_BASE, 0x1000, bus_error_cb, &log));
+    assert_int_equal(vm_guest_write(t.vm, RAM_BASE, smccc_guest, sizeof(smccc_guest)), 0);
+    assert_int_equal(vm_guest_write(t.vm, RAM_BASE + 0xa00, smccc_vector, sizeof(smccc_vector)), 0);
+    assert_int_equal(vm_vcpu_arm64_set_boot_regs(vm_get_vcpu(t.vm, 0), RAM_BASE, 0), 0);
+
+    assert_int_equal(vm_run(t.vm), VM_STOP_POWEROFF);
+    assert_int_equal(written(&log, 0x00, 4, 0), 0);           /* SiP: SUCCESS */
+    assert_int_equal(written(&log, 0x04, 4, 0), SIP_MAGIC);   /* from the handler */
+    assert_int_equal(written(&log, 0x08, 4, 0), 0);           /* the calling vCPU */
+    assert_int_equal(written(&log, 0x0c, 4, 0), 0xffffffffu); /* NOT_SUPPORTED, past the SMC */
+    assert_int_equal(written(&log, 0x10, 4, 0), 0);           /* CPU_ON: SUCCESS */
+    assert_int_equal(written(&log, 0x20, 4, 1), 0x77);        /* context id in vCPU 1's x0 */
+    assert_int_equal(written(&log, 0x14, 4, 0), 1);           /* AFFINITY_INFO: OFF */
+    uint64_t esr = written(&log, 0x1c, 4, 0);
+    assert_int_equal(esr >> 26, 0x25);                  /* data abort, same EL */
+    assert_int_equal(esr & 0x3f, 0x10);                 /* synchronous external abort */
+    assert_int_equal(written(&log, 0x18, 4, 0), 0xbad); /* the handler ran, then skipped */
+    assert_int_equal(vm_stat_count(t.vm, VM_STAT_MMIO_BUS_ERROR), 1);
+    assert_true(vm_exit_count(t.vm, VM_EXIT_HYPERCALL) >= 5);
+    assert_int_equal(arm64_psci_cpu_state(t.psci, 1), ARM64_PSCI_STATE_OFF);
+    vm_destroy(t.vm);
+    arm64_smccc_destroy(t.smccc);
+    arm64_psci_destroy(t.psci);
+}
+
 int main(void)
 {
     native_require_kvm_arm64();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arm64_guest),
+        cmocka_unit_test(test_smccc_in_vmm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

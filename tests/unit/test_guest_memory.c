@@ -306,6 +306,14 @@ static void test_fault_dispatch(void **state)
     assert_int_equal(vcpu_handle_exit(vcpu, &r.exit), VCPU_CONTINUE);
     assert_int_equal(data_of(&r, 4), 0);
     assert_int_equal(vm_stat_count(vm, VM_STAT_MMIO_UNHANDLED), 1);
+    /* FAULT_BUS_ERROR without a backend that injects one: reads see all ones. */
+    log.result = FAULT_BUS_ERROR;
+    fake_mmio(&r, dev + 0x200, 4, false, 0);
+    assert_int_equal(vcpu_handle_exit(vcpu, &r.exit), VCPU_CONTINUE);
+    assert_int_equal(data_of(&r, 4), 0xffffffffu);
+    assert_int_equal(r.data[4], 0xaa);
+    assert_int_equal(vm_stat_count(vm, VM_STAT_MMIO_BUS_ERROR), 1);
+    log.result = FAULT_HANDLED;
 
     /* Nothing there: read 0, counted, VM keeps running; same for a straddling access. */
     int calls = log.calls;
@@ -323,7 +331,7 @@ static void test_fault_dispatch(void **state)
 
     /* Exit counters by kind. */
     assert_int_equal(vm_exit_count(vm, VM_EXIT_MMIO_WRITE), 5);
-    assert_int_equal(vm_exit_count(vm, VM_EXIT_MMIO_READ), 8);
+    assert_int_equal(vm_exit_count(vm, VM_EXIT_MMIO_READ), 9);
 
     /* FAULT_ERROR stops the VM: the stop reason is set, and vm_run() reports it. */
     log.result = FAULT_ERROR;

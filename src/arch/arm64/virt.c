@@ -177,6 +177,9 @@ int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *
             goto fail;
         }
     }
+    r = virt_psci_create(b, err, errlen);
+    if (r < 0)
+        goto fail;
     r = create_gic(b, err, errlen);
     if (r < 0)
         goto fail;
@@ -395,6 +398,7 @@ void arm64_virt_destroy(arm64_virt_t *b)
     virt_devices_destroy(b);
     if (b->vm)
         vm_destroy(b->vm);
+    virt_psci_destroy(b);
     pthread_mutex_destroy(&b->uart_lock);
     free(b);
 }

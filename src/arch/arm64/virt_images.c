@@ -136,8 +136,11 @@ static int check_dtb(const char *path, uint64_t *size, char *err, size_t errlen)
 static int check_disk(const arm64_virt_disk_t *d, char *err, size_t errlen)
 {
     struct stat st;
-    int fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 
+    if (stat(d->path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        return virt_errorf(err, errlen, -EINVAL, "--disk %s: not a regular file or block device",
+                           d->path);
+    int fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         if (e == EACCES || e == EROFS || e == EPERM)

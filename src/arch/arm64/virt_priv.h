@@ -11,6 +11,7 @@
 
 #include <vmmkit/arm64_fdt.h>
 #include <vmmkit/arm64_image.h>
+#include <vmmkit/arm64_psci.h>
 #include <vmmkit/arm64_virt.h>
 #include <vmmkit/guest_memory.h>
 #include <vmmkit/iothread.h>
@@ -49,6 +50,10 @@ struct arm64_virt {
     pl011_t uart;
     vm_memory_reservation_t *uart_res;
 
+    /* firmware interface (virt_psci.c); NULL: the hypervisor's PSCI */
+    arm64_smccc_t *smccc;
+    arm64_psci_t *psci;
+
     /* virtio devices (virt_devices.c) */
     iothread_t *io;
     virtio_rng_t *rng;
@@ -76,6 +81,14 @@ int virt_pread_all(int fd, void *buf, size_t len, off_t off);
 int virt_devices_create(arm64_virt_t *b, char *err, size_t errlen);
 void virt_devices_fdt(arm64_virt_t *b, arm64_fdt_config_t *fc);
 void virt_devices_destroy(arm64_virt_t *b);
+
+/*
+ * virt_psci.c: PSCI and SMCCC services in the VMM where the hypervisor
+ * forwards the calls (after the vCPUs exist, before they run).  0 or
+ * -errno + @err.
+ */
+int virt_psci_create(arm64_virt_t *b, char *err, size_t errlen);
+void virt_psci_destroy(arm64_virt_t *b);
 
 /* Check the files of @cfg and lay them out in RAM.  0 or -errno + @err. */
 int virt_plan(const arm64_virt_config_t *cfg, virt_plan_t *plan, char *err, size_t errlen);

@@ -415,6 +415,15 @@ static void kvm_decode_exit(struct hv_vcpu *vcpu, hv_exit_t *exit)
     case KVM_EXIT_INTR:
         exit->reason = HV_EXIT_INTR;
         break;
+#if defined(VMMKIT_ARCH_arm64)
+    case KVM_EXIT_HYPERCALL:
+        /* api.rst, KVM_EXIT_HYPERCALL on arm64: nr is the function ID; bit 0
+         * of flags (which overlays longmode) is KVM_HYPERCALL_EXIT_SMC. */
+        exit->reason = HV_EXIT_HYPERCALL;
+        exit->hypercall.function_id = (uint32_t)run->hypercall.nr;
+        exit->hypercall.smc = run->hypercall.longmode & 1u;
+        break;
+#endif
     default:
         exit->reason = HV_EXIT_UNKNOWN;
         break;
@@ -503,6 +512,10 @@ static const struct hv_ops kvm_ops = {
     .arm64_gic_create = kvm_arm64_gic_create,
     .arm64_get_reg = kvm_arm64_get_reg,
     .arm64_set_reg = kvm_arm64_set_reg,
+    .vcpu_bus_error = kvm_arm64_bus_error,
+    .arm64_smccc_forward = kvm_arm64_smccc_forward,
+    .arm64_power_off = kvm_arm64_power_off,
+    .arm64_power_on = kvm_arm64_power_on,
 #endif
 };
 

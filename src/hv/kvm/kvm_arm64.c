@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <vmmkit/log.h>
@@ -31,6 +32,82 @@ int kvm_arch_vm_init(struct hv_vm *vm)
     int rc = kvm_ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &vm->preferred);
     if (rc < 0) {
         LOG_ERR("kvm: KVM_ARM_PREFERRED_TARGET: %s", strerror(-rc));
+    }
+    vm->ext_dabt = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_INJECT_EXT_DABT) > 0;
+    return rc;
+}
+
+/*
+ * api.rst, KVM_SET_VCPU_EVENTS (arm64): after an MMIO exit userspace cannot
+ * complete, ext_dabt_pending makes KVM take a synchronous external abort at
+ * the faulting instruction instead of completing it.
+ */
+int kvm_arm64_bus_error(hv_vcpu_t *vcpu)
+{
+    struct kvm_vcpu_events ev;
+
+    if (!vcpu->vm->ext_dabt) {
+        return -EOPNOTSUPP;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.exception.ext_dabt_pending = 1;
+    return kvm_ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
+}
+
+/* api.rst, "4.1 ATTRIBUTES" of the VM: KVM_ARM_VM_SMCCC_CTRL (Linux 6.4).  Older
+ * uapi headers lack them. */
+#ifndef KVM_ARM_VM_SMCCC_CTRL
+#define KVM_ARM_VM_SMCCC_CTRL 0
+#define KVM_ARM_VM_SMCCC_FILTER 0
+struct kvm_smccc_filter {
+    __u32 base;
+    __u32 nr_functions;
+    __u8 action;
+    __u8 pad[15];
+};
+#define KVM_SMCCC_FILTER_FWD_TO_USER 2
+#endif
+
+int kvm_arm64_smccc_forward(hv_vm_t *vm, uint32_t first, uint32_t count)
+{
+    struct kvm_smccc_filter f = {
+        .base = first, .nr_functions = count, .action = KVM_SMCCC_FILTER_FWD_TO_USER};
+    struct kvm_device_attr attr = {
+        .group = KVM_ARM_VM_SMCCC_CTRL,
+        .attr = KVM_ARM_VM_SMCCC_FILTER,
+        .addr = (uint64_t)(uintptr_t)&f,
+    };
+
+    if (kvm_ioctl(vm->vm_fd, KVM_HAS_DEVICE_ATTR, &attr) < 0) {
+        return -EOPNOTSUPP;
+    }
+    return kvm_ioctl(vm->vm_fd, KVM_SET_DEVICE_ATTR, &attr);
+}
+
+/* api.rst, KVM_SET_MP_STATE on arm64: STOPPED powers the vCPU off. */
+int kvm_arm64_power_off(hv_vcpu_t *vcpu)
+{
+    struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_STOPPED};
+    return kvm_ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp);
+}
+
+/*
+ * PSCI CPU_ON in user space: KVM_ARM_VCPU_INIT again resets the vCPU (EL1h,
+ * DAIF masked, MMU off), then the entry registers, then RUNNABLE.
+ */
+int kvm_arm64_power_on(hv_vcpu_t *vcpu, uint64_t entry, uint64_t x0)
+{
+    struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
+    int rc = kvm_ioctl(vcpu->fd, KVM_ARM_VCPU_INIT, &vcpu->init);
+
+    if (rc == 0) {
+        rc = kvm_arm64_set_reg(vcpu, VM_ARM64_REG_PC, entry);
+    }
+    if (rc == 0) {
+        rc = kvm_arm64_set_reg(vcpu, VM_ARM64_REG_X0, x0);
+    }
+    if (rc == 0) {
+        rc = kvm_ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp);
     }
     return rc;
 }

@@ -33,6 +33,7 @@ struct hv_vm {
     struct kvm_vcpu_init preferred; /* KVM_ARM_PREFERRED_TARGET */
     int gic_fd;
     int its_fd;                /* in-kernel ITS, or -1 */
+    bool ext_dabt;             /* KVM_CAP_ARM_INJECT_EXT_DABT */
 #endif
 };
 
@@ -85,6 +86,10 @@ int kvm_arm64_gic_supported(hv_vm_t *vm, int version);
 int kvm_arm64_gic_create(hv_vm_t *vm, vm_arm64_gic_t *gic, unsigned int nr_vcpus);
 int kvm_arm64_get_reg(hv_vcpu_t *vcpu, vm_arm64_reg_t reg, uint64_t *value);
 int kvm_arm64_set_reg(hv_vcpu_t *vcpu, vm_arm64_reg_t reg, uint64_t value);
+int kvm_arm64_bus_error(hv_vcpu_t *vcpu);
+int kvm_arm64_smccc_forward(hv_vm_t *vm, uint32_t first, uint32_t count);
+int kvm_arm64_power_off(hv_vcpu_t *vcpu);
+int kvm_arm64_power_on(hv_vcpu_t *vcpu, uint64_t entry, uint64_t x0);
 #endif
 
 #endif
