@@ -65,6 +65,13 @@ typedef enum vm_arm64_reg {
     VM_ARM64_REG_PC,
     VM_ARM64_REG_PSTATE,
     VM_ARM64_REG_MPIDR_EL1, /* read-only here */
+    /* The EL1&0 translation regime (a guest's page tables), and the PA size. */
+    VM_ARM64_REG_SCTLR_EL1,
+    VM_ARM64_REG_TCR_EL1,
+    VM_ARM64_REG_TTBR0_EL1,
+    VM_ARM64_REG_TTBR1_EL1,
+    VM_ARM64_REG_MAIR_EL1,
+    VM_ARM64_REG_ID_AA64MMFR0_EL1, /* read-only here */
     VM_ARM64_REG_COUNT
 } vm_arm64_reg_t;
 

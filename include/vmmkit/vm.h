@@ -53,6 +53,7 @@ typedef enum vm_exit_kind {
     VM_EXIT_HLT,
     VM_EXIT_INTR, /* interrupted by a signal / kick */
     VM_EXIT_HYPERCALL,
+    VM_EXIT_MMIO_EMULATED, /* arm64: MMIO without a syndrome, the instruction emulated */
     VM_EXIT_OTHER,
     VM_EXIT_KIND_COUNT
 } vm_exit_kind_t;

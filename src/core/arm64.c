@@ -7,9 +7,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <vmmkit/arm64.h>
+#include <vmmkit/arm64_insn.h>
+#include <vmmkit/arm64_mmu.h>
 #include <vmmkit/guest_memory.h>
 #include <vmmkit/log.h>
 
@@ -314,6 +317,177 @@ vcpu_action_t vcpu_arm64_handle_smccc(vm_vcpu_t *vcpu, const hv_exit_t *exit)
     default:
         return VCPU_CONTINUE;
     }
+}
+
+/* --- MMIO without an instruction syndrome ------------------------------------------------ */
+
+/* What the emulation of one faulting instruction works with. */
+struct nisv_ctx {
+    vm_vcpu_t *vcpu;
+    arm64_mmu_regs_t mmu;
+    unsigned int el;
+    bool sp_el0; /* SP is SP_EL0: at EL0, or PSTATE.SPSel = 0 */
+    uint64_t pc;
+    uint64_t ipa; /* the abort's address: the access KVM saw */
+    bool failed;  /* an access failed: a bus error (or an error stop) */
+    vcpu_action_t action;
+};
+
+static int nisv_read_ipa(void *opaque, uint64_t ipa, void *buf, unsigned int len)
+{
+    struct nisv_ctx *c = opaque;
+    return vm_guest_read(c->vcpu->vm, ipa, buf, len);
+}
+
+static vm_arm64_reg_t nisv_reg(const struct nisv_ctx *c, unsigned int reg)
+{
+    if (reg == ARM64_INSN_REG_SP) {
+        return c->sp_el0 ? VM_ARM64_REG_SP_EL0 : VM_ARM64_REG_SP_EL1;
+    }
+    return (vm_arm64_reg_t)(VM_ARM64_REG_X0 + reg);
+}
+
+static uint64_t nisv_read_reg(void *opaque, unsigned int reg)
+{
+    struct nisv_ctx *c = opaque;
+    uint64_t v = 0;
+
+    if (reg == ARM64_INSN_REG_PC) {
+        return c->pc;
+    }
+    c->vcpu->vm->hv->arm64_get_reg(c->vcpu->hv, nisv_reg(c, reg), &v);
+    return v;
+}
+
+static void nisv_write_reg(void *opaque, unsigned int reg, uint64_t value)
+{
+    struct nisv_ctx *c = opaque;
+    if (reg != ARM64_INSN_REG_PC) {
+        c->vcpu->vm->hv->arm64_set_reg(c->vcpu->hv, nisv_reg(c, reg), value);
+    }
+}
+
+/* One access of the instruction at guest virtual @va: translated, then dispatched. */
+static int nisv_access(struct nisv_ctx *c, uint64_t va, uint8_t *buf, unsigned int size, bool write)
+{
+    arm64_mmu_result_t res;
+    uint64_t ipa;
+    int r = arm64_mmu_translate(&c->mmu, va, c->el, write ? ARM64_MMU_WRITE : ARM64_MMU_READ,
+                                nisv_read_ipa, c, &res);
+
+    if (r < 0) {
+        return -EFAULT;
+    }
+    ipa = res.ipa;
+    if (size > 8) {
+        return -EOPNOTSUPP;
+    }
+    c->action = vcpu_emulate_mmio(c->vcpu, ipa, buf, size, write);
+    if (c->action != VCPU_CONTINUE || c->vcpu->bus_error) {
+        c->failed = true;
+        return -EIO;
+    }
+    return 0;
+}
+
+static int nisv_mem_read(void *opaque, uint64_t addr, void *buf, unsigned int size)
+{
+    return nisv_access(opaque, addr, buf, size, false);
+}
+
+static int nisv_mem_write(void *opaque, uint64_t addr, const void *buf, unsigned int size)
+{
+    uint8_t tmp[16];
+
+    if (size > sizeof(tmp)) {
+        return -EOPNOTSUPP;
+    }
+    memcpy(tmp, buf, size);
+    return nisv_access(opaque, addr, tmp, size, true);
+}
+
+static const arm64_insn_ops_t nisv_ops = {
+    .read_reg = nisv_read_reg,
+    .write_reg = nisv_write_reg,
+    .mem_read = nisv_mem_read,
+    .mem_write = nisv_mem_write,
+    /* No SIMD&FP registers here: those forms get a bus error. */
+};
+
+/* The instruction cannot be emulated: the guest takes an external abort. */
+static vcpu_action_t nisv_refuse(struct nisv_ctx *c, const char *why)
+{
+    vm_t *vm = c->vcpu->vm;
+
+    vm_stat_inc(vm, VM_STAT_MMIO_BUS_ERROR);
+    LOG_WARN_RL(&vm->rl_mmio,
+                "%s: vcpu%u: MMIO at %#" PRIx64
+                " without a syndrome from the instruction at %#" PRIx64
+                ": %s; bus error for the guest",
+                vm->name, c->vcpu->id, c->ipa, c->pc, why);
+    if (!HV_HAS(vm, vcpu_bus_error) || vm->hv->vcpu_bus_error(c->vcpu->hv) < 0) {
+        LOG_ERR("%s: vcpu%u: cannot give the guest a bus error; stopping", vm->name, c->vcpu->id);
+        vm_request_stop(vm, VM_STOP_ERROR);
+        return VCPU_STOP;
+    }
+    return VCPU_CONTINUE;
+}
+
+vcpu_action_t vcpu_arm64_handle_nisv(vm_vcpu_t *vcpu, const hv_exit_t *exit)
+{
+    vm_t *vm = vcpu->vm;
+    const struct hv_ops *hv = vm->hv;
+    struct nisv_ctx c = {.vcpu = vcpu, .ipa = exit->nisv.ipa, .action = VCPU_CONTINUE};
+    uint64_t pstate = 0, mmfr0 = 0;
+    uint32_t raw = 0;
+    arm64_insn_t insn;
+    char why[160];
+    int r;
+
+    if (hv->arm64_get_reg(vcpu->hv, VM_ARM64_REG_PC, &c.pc) < 0 ||
+        hv->arm64_get_reg(vcpu->hv, VM_ARM64_REG_PSTATE, &pstate) < 0 ||
+        hv->arm64_get_reg(vcpu->hv, VM_ARM64_REG_SCTLR_EL1, &c.mmu.sctlr) < 0 ||
+        hv->arm64_get_reg(vcpu->hv, VM_ARM64_REG_TCR_EL1, &c.mmu.tcr) < 0 ||
+        hv->arm64_get_reg(vcpu->hv, VM_ARM64_REG_TTBR0_EL1, &c.mmu.ttbr0) < 0 ||
+        hv->arm64_get_reg(vcpu->hv, VM_ARM64_REG_TTBR1_EL1, &c.mmu.ttbr1) < 0) {
+        return nisv_refuse(&c, "its registers cannot be read");
+    }
+    hv->arm64_get_reg(vcpu->hv, VM_ARM64_REG_MAIR_EL1, &c.mmu.mair);
+    if (hv->arm64_get_reg(vcpu->hv, VM_ARM64_REG_ID_AA64MMFR0_EL1, &mmfr0) == 0) {
+        c.mmu.pa_bits = arm64_mmu_parange_bits(mmfr0);
+    }
+    /* PSTATE: M[3:2] the EL, M[0] SPSel, bit 22 PAN; AArch32 (M[4]) is not ours. */
+    if (pstate & (1u << 4)) {
+        return nisv_refuse(&c, "an AArch32 instruction");
+    }
+    c.el = (unsigned int)((pstate >> 2) & 3);
+    c.sp_el0 = c.el == 0 || !(pstate & 1);
+    c.mmu.pan = (pstate >> 22) & 1;
+
+    r = arm64_mmu_fetch_insn(&c.mmu, c.pc, c.el, nisv_read_ipa, &c, &raw, NULL);
+    if (r < 0) {
+        snprintf(why, sizeof(why), "cannot fetch it: %s", arm64_mmu_strerror(r));
+        return nisv_refuse(&c, why);
+    }
+    r = arm64_insn_decode(raw, &insn);
+    if (r < 0) {
+        snprintf(why, sizeof(why), "%#010x: %s", raw, arm64_insn_strerror(r));
+        return nisv_refuse(&c, why);
+    }
+    r = arm64_insn_apply(&insn, &nisv_ops, &c);
+    if (c.action != VCPU_CONTINUE) {
+        return c.action;
+    }
+    if (c.failed && vcpu->bus_error) {
+        return VCPU_CONTINUE; /* the device's bus error is the guest's abort */
+    }
+    if (r < 0) {
+        return nisv_refuse(&c, r == -EINVAL ? "a SIMD&FP access to a device"
+                                            : "an address that does not translate");
+    }
+    /* Done: the guest continues after the instruction. */
+    hv->arm64_set_reg(vcpu->hv, VM_ARM64_REG_PC, c.pc + 4);
+    return VCPU_CONTINUE;
 }
 
 #endif /* VMMKIT_ARCH_arm64 */

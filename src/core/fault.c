@@ -126,6 +126,7 @@ vcpu_action_t vcpu_handle_mmio(vm_vcpu_t *vcpu, const hv_exit_t *exit)
             continue;
         case FAULT_BUS_ERROR: {
             bool injected = HV_HAS(vm, vcpu_bus_error) && vm->hv->vcpu_bus_error(vcpu->hv) == 0;
+            vcpu->bus_error = injected;
             vm_stat_inc(vm, VM_STAT_MMIO_BUS_ERROR);
             if (!injected && !exit->mmio.is_write) {
                 /* No bus error to give: what a bus without a target answers. */
@@ -152,6 +153,19 @@ vcpu_action_t vcpu_handle_mmio(vm_vcpu_t *vcpu, const hv_exit_t *exit)
                 vcpu->id, dir_name(exit), (unsigned long)addr, MAX_RESTARTS);
     drop_access(exit);
     return VCPU_CONTINUE;
+}
+
+vcpu_action_t vcpu_emulate_mmio(vm_vcpu_t *vcpu, uint64_t addr, uint8_t *data, uint32_t len,
+                                bool is_write)
+{
+    hv_exit_t exit = {.reason = HV_EXIT_MMIO};
+
+    exit.mmio.addr = addr;
+    exit.mmio.data = data;
+    exit.mmio.len = len;
+    exit.mmio.is_write = is_write;
+    vcpu->bus_error = false;
+    return vcpu_handle_mmio(vcpu, &exit);
 }
 
 bool is_vcpu_read_fault(vm_vcpu_t *vcpu)

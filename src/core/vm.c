@@ -35,6 +35,7 @@ static const char *const exit_kind_names[VM_EXIT_KIND_COUNT] = {
     [VM_EXIT_HLT] = "hlt",
     [VM_EXIT_INTR] = "intr",
     [VM_EXIT_HYPERCALL] = "hypercall",
+    [VM_EXIT_MMIO_EMULATED] = "mmio-emulated",
     [VM_EXIT_OTHER] = "other",
 };
 
@@ -268,6 +269,9 @@ vcpu_action_t vcpu_handle_exit(vm_vcpu_t *vcpu, hv_exit_t *exit)
     case HV_EXIT_HYPERCALL:
         count_exit(vcpu, VM_EXIT_HYPERCALL);
         return vcpu_arm64_handle_smccc(vcpu, exit);
+    case HV_EXIT_MMIO_NISV:
+        count_exit(vcpu, VM_EXIT_MMIO_EMULATED);
+        return vcpu_arm64_handle_nisv(vcpu, exit);
 #endif
     case HV_EXIT_POWEROFF:
         count_exit(vcpu, VM_EXIT_SYSTEM_EVENT);

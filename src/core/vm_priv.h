@@ -114,6 +114,7 @@ struct vm_vcpu {
     hv_exit_t exit;         /* the last exit, filled by hv->vcpu_run() */
     const hv_exit_t *fault; /* the MMIO exit being dispatched, for the fault accessors */
     uint64_t exits[VM_EXIT_KIND_COUNT];
+    bool bus_error; /* the access being emulated got a bus error (fault.c) */
 #if defined(VMMKIT_ARCH_arm64)
     /* A PSCI CPU_ON for this vCPU, latched until its own thread applies it. */
     pthread_mutex_t power_lock;
@@ -134,7 +135,18 @@ typedef enum vcpu_action {
 int vcpu_arm64_before_run(vm_vcpu_t *vcpu);
 /* arm64.c: an HV_EXIT_HYPERCALL. */
 vcpu_action_t vcpu_arm64_handle_smccc(vm_vcpu_t *vcpu, const hv_exit_t *exit);
+/* arm64.c: an HV_EXIT_MMIO_NISV: fetch, decode and emulate the instruction. */
+vcpu_action_t vcpu_arm64_handle_nisv(vm_vcpu_t *vcpu, const hv_exit_t *exit);
 #endif
+
+/*
+ * fault.c: one guest access to guest-physical @addr (@len bytes, 1..8) as
+ * if it had exited as MMIO: dispatched to the reservation's callback.
+ * Reads land in @data.  Sets vcpu->bus_error when the device answered
+ * with a bus error that was injected.
+ */
+vcpu_action_t vcpu_emulate_mmio(vm_vcpu_t *vcpu, uint64_t addr, uint8_t *data, uint32_t len,
+                                bool is_write);
 
 /*
  * vm_create() with an explicit backend (unit tests pass a fake one).

@@ -62,6 +62,8 @@ typedef enum hv_exit_reason {
     HV_EXIT_FAIL_ENTRY,     /* the hardware refused to enter; detail = hardware reason */
     HV_EXIT_INTR,           /* kicked (vcpu_kick) or interrupted by a signal */
     HV_EXIT_HYPERCALL,      /* arm64: a forwarded SMCCC call (arm64_smccc_forward) */
+    HV_EXIT_MMIO_NISV,      /* arm64: an MMIO data abort without a valid instruction syndrome:
+                             * the VMM decodes the instruction itself */
     HV_EXIT_UNKNOWN,        /* anything else; detail = the backend's raw exit code */
 } hv_exit_reason_t;
 
@@ -82,6 +84,10 @@ typedef struct hv_exit {
             uint32_t len;  /* 1, 2, 4 or 8 */
             bool is_write;
         } mmio;
+        struct {
+            uint64_t ipa;     /* the faulting guest-physical address */
+            uint64_t esr_iss; /* ESR_EL2's ISS (no valid syndrome: ISV = 0) */
+        } nisv;
         struct {
             uint32_t function_id; /* W0 */
             bool smc;             /* made with SMC, else HVC; the PC is past it either way */

@@ -418,17 +418,204 @@ static void test_smccc_in_vmm(void **state)
     arm64_psci_destroy(t.psci);
 }
 
+/*
+ * Loads and stores KVM cannot decode (no valid syndrome: pairs, writeback
+ * forms) to a device: the VMM fetches the instruction, decodes and emulates
+ * it.  The device is plain memory (echo_cb); MMU off.
+ */
+static const uint32_t nisv_guest[] = {
+    0xd2a12001, /* 00: mov x1, #0x9000000 */
+    0xd2822222, /* 04: mov x2, #0x1111 */
+    0xf2a66662, /* 08: movk x2, #0x3333, lsl #16 */
+    0xd2844443, /* 0c: mov x3, #0x2222 */
+    0xa90f0c22, /* 10: stp x2, x3, [x1, #240] */
+    0x295e1424, /* 14: ldp w4, w5, [x1, #240] */
+    0xb9011024, /* 18: str w4, [x1, #272] */
+    0xb9011425, /* 1c: str w5, [x1, #276] */
+    0x91080026, /* 20: add x6, x1, #0x200 */
+    0xf8008cc2, /* 24: str x2, [x6, #8]! */
+    0xf9008c26, /* 28: str x6, [x1, #280] */
+    0xf85f84c7, /* 2c: ldr x7, [x6], #-8 */
+    0xf9009027, /* 30: str x7, [x1, #288] */
+    0xf9009426, /* 34: str x6, [x1, #296] */
+    0xa9ff27e8, /* 38: ldp x8, x9, [sp, #-16]! */
+    0xf9009828, /* 3c: str x8, [x1, #304] */
+    0x910003ea, /* 40: mov x10, sp */
+    0xf9009c2a, /* 44: str x10, [x1, #312] */
+    0x52800100, /* 48: mov w0, #0x8 */
+    0x72b08000, /* 4c: movk w0, #0x8400, lsl #16 */
+    0xd4000002, /* 50: hvc #0x0 */
+    0x14000000, /* 54: b 54 */
+};
+
+struct echo_dev {
+    uint8_t mem[0x1000];
+    int accesses;
+};
+
+static memory_fault_result_t echo_cb(vm_t *vm, vm_vcpu_t *vcpu, uintptr_t addr, size_t len,
+                                     void *cookie)
+{
+    struct echo_dev *d = cookie;
+    uint64_t off = addr - DEV_BASE, v = 0;
+    __atomic_fetch_add(&d->accesses, 1, __ATOMIC_RELAXED);
+    if (is_vcpu_read_fault(vcpu)) {
+        memcpy(&v, d->mem + off, len);
+        set_vcpu_fault_data(vcpu, v);
+    } else {
+        v = get_vcpu_fault_data(vcpu);
+        memcpy(d->mem + off, &v, len);
+    }
+    return FAULT_HANDLED;
+}
+
+static uint64_t echo64(const struct echo_dev *d, unsigned int off)
+{
+    uint64_t v;
+    memcpy(&v, d->mem + off, 8);
+    return v;
+}
+
+static void test_mmio_without_syndrome(void **state)
+{
+    static struct echo_dev dev;
+    vm_t *vm = NULL;
+    memset(&dev, 0, sizeof(dev));
+    for (int i = 0; i < 16; i++)
+        dev.mem[0x2f0 + i] = (uint8_t)(0xa0 + i); /* what the SP-based LDP reads */
+    assert_int_equal(vm_create(&vm, "nisv"), 0);
+    assert_int_equal(vm_ram_add(vm, RAM_BASE, RAM_SIZE), 0);
+    assert_non_null(vm_create_vcpu(vm, 0));
+    vm_arm64_gic_t gic = {
+        .dist_base = GIC_DIST, .redist_base = GIC_REDIST, .cpu_base = GIC_CPU, .nr_irqs = 128};
+    assert_int_equal(vm_arm64_gic_create(vm, &gic), 0);
+    assert_non_null(vm_reserve_memory_at(vm, DEV_BASE, 0x1000, echo_cb, &dev));
+    assert_int_equal(vm_guest_write(vm, RAM_BASE, nisv_guest, sizeof(nisv_guest)), 0);
+    vm_vcpu_t *v0 = vm_get_vcpu(vm, 0);
+    assert_int_equal(vm_vcpu_arm64_set_boot_regs(v0, RAM_BASE, 0), 0);
+    assert_int_equal(vm_vcpu_arm64_set_reg(v0, VM_ARM64_REG_SP_EL1, DEV_BASE + 0x300), 0);
+
+    assert_int_equal(vm_run(vm), VM_STOP_POWEROFF);
+    assert_true(echo64(&dev, 0xf0) == 0x33331111ull); /* stp x2, x3 */
+    assert_true(echo64(&dev, 0xf8) == 0x2222ull);
+    assert_true((echo64(&dev, 0x110) & 0xffffffffu) == 0x33331111u); /* ldp w4, w5: w4 */
+    assert_true((echo64(&dev, 0x110) >> 32) == 0);                   /* w5: x2's upper half */
+    assert_true(echo64(&dev, 0x208) == 0x33331111ull);               /* str x2, [x6, #8]! */
+    assert_true(echo64(&dev, 0x118) == DEV_BASE + 0x208);            /* its writeback */
+    assert_true(echo64(&dev, 0x120) == 0x33331111ull);               /* ldr x7, [x6], #-8 */
+    assert_true(echo64(&dev, 0x128) == DEV_BASE + 0x200);            /* its writeback */
+    assert_true(echo64(&dev, 0x130) == 0xa7a6a5a4a3a2a1a0ull);       /* ldp x8, x9, [sp, #-16]! */
+    assert_true(echo64(&dev, 0x138) == DEV_BASE + 0x2f0);            /* SP written back */
+    assert_true(vm_exit_count(vm, VM_EXIT_MMIO_EMULATED) >= 5);
+    assert_int_equal(vm_stat_count(vm, VM_STAT_MMIO_BUS_ERROR), 0);
+    vm_destroy(vm);
+}
+
 int main(void)
 {
     native_require_kvm_arm64();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arm64_guest),
         cmocka_unit_test(test_smccc_in_vmm),
+        cmocka_unit_test(test_mmio_without_syndrome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
 #else
+/*
+ * Loads and stores KVM cannot decode (no valid syndrome: pairs, writeback
+ * forms) to a device: the VMM fetches the instruction, decodes and emulates
+ * it.  The device is plain memory (echo_cb); MMU off.
+ */
+static const uint32_t nisv_guest[] = {
+    0xd2a12001, /* 00: mov x1, #0x9000000 */
+    0xd2822222, /* 04: mov x2, #0x1111 */
+    0xf2a66662, /* 08: movk x2, #0x3333, lsl #16 */
+    0xd2844443, /* 0c: mov x3, #0x2222 */
+    0xa90f0c22, /* 10: stp x2, x3, [x1, #240] */
+    0x295e1424, /* 14: ldp w4, w5, [x1, #240] */
+    0xb9011024, /* 18: str w4, [x1, #272] */
+    0xb9011425, /* 1c: str w5, [x1, #276] */
+    0x91080026, /* 20: add x6, x1, #0x200 */
+    0xf8008cc2, /* 24: str x2, [x6, #8]! */
+    0xf9008c26, /* 28: str x6, [x1, #280] */
+    0xf85f84c7, /* 2c: ldr x7, [x6], #-8 */
+    0xf9009027, /* 30: str x7, [x1, #288] */
+    0xf9009426, /* 34: str x6, [x1, #296] */
+    0xa9ff27e8, /* 38: ldp x8, x9, [sp, #-16]! */
+    0xf9009828, /* 3c: str x8, [x1, #304] */
+    0x910003ea, /* 40: mov x10, sp */
+    0xf9009c2a, /* 44: str x10, [x1, #312] */
+    0x52800100, /* 48: mov w0, #0x8 */
+    0x72b08000, /* 4c: movk w0, #0x8400, lsl #16 */
+    0xd4000002, /* 50: hvc #0x0 */
+    0x14000000, /* 54: b 54 */
+};
+
+struct echo_dev {
+    uint8_t mem[0x1000];
+    int accesses;
+};
+
+static memory_fault_result_t echo_cb(vm_t *vm, vm_vcpu_t *vcpu, uintptr_t addr, size_t len,
+                                     void *cookie)
+{
+    struct echo_dev *d = cookie;
+    uint64_t off = addr - DEV_BASE, v = 0;
+    __atomic_fetch_add(&d->accesses, 1, __ATOMIC_RELAXED);
+    if (is_vcpu_read_fault(vcpu)) {
+        memcpy(&v, d->mem + off, len);
+        set_vcpu_fault_data(vcpu, v);
+    } else {
+        v = get_vcpu_fault_data(vcpu);
+        memcpy(d->mem + off, &v, len);
+    }
+    return FAULT_HANDLED;
+}
+
+static uint64_t echo64(const struct echo_dev *d, unsigned int off)
+{
+    uint64_t v;
+    memcpy(&v, d->mem + off, 8);
+    return v;
+}
+
+static void test_mmio_without_syndrome(void **state)
+{
+    static struct echo_dev dev;
+    vm_t *vm = NULL;
+    memset(&dev, 0, sizeof(dev));
+    for (int i = 0; i < 16; i++)
+        dev.mem[0x2f0 + i] = (uint8_t)(0xa0 + i); /* what the SP-based LDP reads */
+    assert_int_equal(vm_create(&vm, "nisv"), 0);
+    assert_int_equal(vm_ram_add(vm, RAM_BASE, RAM_SIZE), 0);
+    assert_non_null(vm_create_vcpu(vm, 0));
+    vm_arm64_gic_t gic = {
+        .dist_base = GIC_DIST, .redist_base = GIC_REDIST, .cpu_base = GIC_CPU, .nr_irqs = 128};
+    assert_int_equal(vm_arm64_gic_create(vm, &gic), 0);
+    assert_non_null(vm_reserve_memory_at(vm, DEV_BASE, 0x1000, echo_cb, &dev));
+    assert_int_equal(vm_guest_write(vm, RAM_BASE, nisv_guest, sizeof(nisv_guest)), 0);
+    vm_vcpu_t *v0 = vm_get_vcpu(vm, 0);
+    assert_int_equal(vm_vcpu_arm64_set_boot_regs(v0, RAM_BASE, 0), 0);
+    assert_int_equal(vm_vcpu_arm64_set_reg(v0, VM_ARM64_REG_SP_EL1, DEV_BASE + 0x300), 0);
+
+    assert_int_equal(vm_run(vm), VM_STOP_POWEROFF);
+    assert_true(echo64(&dev, 0xf0) == 0x33331111ull); /* stp x2, x3 */
+    assert_true(echo64(&dev, 0xf8) == 0x2222ull);
+    assert_true((echo64(&dev, 0x110) & 0xffffffffu) == 0x33331111u); /* ldp w4, w5: w4 */
+    assert_true((echo64(&dev, 0x110) >> 32) == 0);                   /* w5: x2's upper half */
+    assert_true(echo64(&dev, 0x208) == 0x33331111ull);               /* str x2, [x6, #8]! */
+    assert_true(echo64(&dev, 0x118) == DEV_BASE + 0x208);            /* its writeback */
+    assert_true(echo64(&dev, 0x120) == 0x33331111ull);               /* ldr x7, [x6], #-8 */
+    assert_true(echo64(&dev, 0x128) == DEV_BASE + 0x200);            /* its writeback */
+    assert_true(echo64(&dev, 0x130) == 0xa7a6a5a4a3a2a1a0ull);       /* ldp x8, x9, [sp, #-16]! */
+    assert_true(echo64(&dev, 0x138) == DEV_BASE + 0x2f0);            /* SP written back */
+    assert_true(vm_exit_count(vm, VM_EXIT_MMIO_EMULATED) >= 5);
+    assert_int_equal(vm_stat_count(vm, VM_STAT_MMIO_BUS_ERROR), 0);
+    vm_destroy(vm);
+}
+
 int main(void)
 {
     native_require_kvm_arm64();

@@ -416,6 +416,12 @@ static void kvm_decode_exit(struct hv_vcpu *vcpu, hv_exit_t *exit)
         exit->reason = HV_EXIT_INTR;
         break;
 #if defined(VMMKIT_ARCH_arm64)
+    case KVM_EXIT_ARM_NISV:
+        /* api.rst, KVM_EXIT_ARM_NISV: the IPA and the ESR's ISS, no syndrome. */
+        exit->reason = HV_EXIT_MMIO_NISV;
+        exit->nisv.ipa = run->arm_nisv.fault_ipa;
+        exit->nisv.esr_iss = run->arm_nisv.esr_iss;
+        break;
     case KVM_EXIT_HYPERCALL:
         /* api.rst, KVM_EXIT_HYPERCALL on arm64: nr is the function ID; bit 0
          * of flags (which overlays longmode) is KVM_HYPERCALL_EXIT_SMC. */

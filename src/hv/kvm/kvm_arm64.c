@@ -34,6 +34,13 @@ int kvm_arch_vm_init(struct hv_vm *vm)
         LOG_ERR("kvm: KVM_ARM_PREFERRED_TARGET: %s", strerror(-rc));
     }
     vm->ext_dabt = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_INJECT_EXT_DABT) > 0;
+    /* api.rst, KVM_CAP_ARM_NISV_TO_USER: a data abort without a valid
+     * instruction syndrome (a load/store pair, a writeback form) exits as
+     * KVM_EXIT_ARM_NISV for the VMM to emulate, instead of failing KVM_RUN. */
+    if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0) {
+        struct kvm_enable_cap cap = {.cap = KVM_CAP_ARM_NISV_TO_USER};
+        vm->nisv = kvm_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+    }
     return rc;
 }
 
@@ -303,6 +310,19 @@ static uint64_t reg_id(vm_arm64_reg_t reg)
         return CORE_REG(regs.pstate);
     case VM_ARM64_REG_MPIDR_EL1:
         return SYSREG_MPIDR_EL1;
+    /* Arm ARM D19.2: (op0, op1, CRn, CRm, op2) of each system register. */
+    case VM_ARM64_REG_SCTLR_EL1:
+        return ARM64_SYS_REG(3, 0, 1, 0, 0);
+    case VM_ARM64_REG_TTBR0_EL1:
+        return ARM64_SYS_REG(3, 0, 2, 0, 0);
+    case VM_ARM64_REG_TTBR1_EL1:
+        return ARM64_SYS_REG(3, 0, 2, 0, 1);
+    case VM_ARM64_REG_TCR_EL1:
+        return ARM64_SYS_REG(3, 0, 2, 0, 2);
+    case VM_ARM64_REG_MAIR_EL1:
+        return ARM64_SYS_REG(3, 0, 10, 2, 0);
+    case VM_ARM64_REG_ID_AA64MMFR0_EL1:
+        return ARM64_SYS_REG(3, 0, 0, 7, 0);
     default:
         return 0;
     }

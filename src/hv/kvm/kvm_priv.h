@@ -34,6 +34,7 @@ struct hv_vm {
     int gic_fd;
     int its_fd;                /* in-kernel ITS, or -1 */
     bool ext_dabt;             /* KVM_CAP_ARM_INJECT_EXT_DABT */
+    bool nisv;                 /* KVM_CAP_ARM_NISV_TO_USER enabled */
 #endif
 };
 
