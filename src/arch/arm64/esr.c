@@ -9,6 +9,8 @@
 
 #include <vmmkit/arm64_esr.h>
 
+#include "arch/arm64/line.h"
+
 /* Data/instruction abort ISS fields (Arm ARM D24.2, ESR_EL2, ISS encodings). */
 #define ISS_ISV (1u << 24)
 #define ISS_SAS_SHIFT 22
@@ -365,52 +367,30 @@ int arm64_esr_decode_sysreg(uint64_t esr, arm64_esr_sysreg_t *out)
 }
 
 /* snprintf() into a line piece by piece, counting the full length. */
-typedef struct line {
-    char *buf;
-    size_t len;
-    size_t pos; /* characters the full line has so far */
-} line_t;
-
-static void put(line_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(line_t *l, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    if (l->pos < l->len)
-        n = vsnprintf(l->buf + l->pos, l->len - l->pos, fmt, ap);
-    else
-        n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        l->pos += (size_t)n;
-}
 
 /* "X3", "W3", "XZR" or "WZR". */
 static void put_reg(line_t *l, unsigned int r, bool x)
 {
     if (r == 31)
-        put(l, "%s", x ? "XZR" : "WZR");
+        line_put(l, "%s", x ? "XZR" : "WZR");
     else
-        put(l, "%c%u", x ? 'X' : 'W', r);
+        line_put(l, "%c%u", x ? 'X' : 'W', r);
 }
 
 static void put_abort_flags(line_t *l, uint32_t iss)
 {
     if (iss & ISS_VNCR)
-        put(l, ", VNCR");
+        line_put(l, ", VNCR");
     if (iss & ISS_FNV)
-        put(l, ", FnV (FAR not valid)");
+        line_put(l, ", FnV (FAR not valid)");
     if (iss & ISS_EA)
-        put(l, ", EA");
+        line_put(l, ", EA");
     if (iss & ISS_CM)
-        put(l, ", CM (cache maintenance)");
+        line_put(l, ", CM (cache maintenance)");
     if (iss & ISS_S1PTW)
-        put(l, ", S1PTW (stage-1 walk)");
+        line_put(l, ", S1PTW (stage-1 walk)");
     if ((iss >> ISS_SET_SHIFT) & 3u)
-        put(l, ", SET %u", (iss >> ISS_SET_SHIFT) & 3u);
+        line_put(l, ", SET %u", (iss >> ISS_SET_SHIFT) & 3u);
 }
 
 int arm64_esr_describe(uint64_t esr, char *buf, size_t len)
@@ -425,42 +405,42 @@ int arm64_esr_describe(uint64_t esr, char *buf, size_t len)
 
     if (len)
         buf[0] = '\0';
-    put(&l, "ESR 0x%llx: %s (%s), IL%d, ISS 0x%x", (unsigned long long)esr, arm64_esr_ec_name(ec),
+    line_put(&l, "ESR 0x%llx: %s (%s), IL%d, ISS 0x%x", (unsigned long long)esr, arm64_esr_ec_name(ec),
         arm64_esr_ec_desc(ec), arm64_esr_il(esr) ? 32 : 16, iss);
     if (arm64_esr_iss2(esr))
-        put(&l, ", ISS2 0x%x", arm64_esr_iss2(esr));
+        line_put(&l, ", ISS2 0x%x", arm64_esr_iss2(esr));
     if (arm64_esr_decode_dabt(esr, &d) == 0) {
-        put(&l, ": %s", d.wnr ? "write" : "read");
+        line_put(&l, ": %s", d.wnr ? "write" : "read");
         if (d.isv) {
-            put(&l, " %u byte%s ", d.access_size, d.access_size > 1 ? "s" : "");
+            line_put(&l, " %u byte%s ", d.access_size, d.access_size > 1 ? "s" : "");
             put_reg(&l, d.srt, d.sf);
             if (d.sse)
-                put(&l, ", sign-extend");
+                line_put(&l, ", sign-extend");
             if (d.ar)
-                put(&l, ", acquire/release");
+                line_put(&l, ", acquire/release");
         } else {
-            put(&l, ", no syndrome (ISV=0)");
+            line_put(&l, ", no syndrome (ISV=0)");
         }
         put_abort_flags(&l, iss);
-        put(&l, ", DFSC 0x%02x %s", d.dfsc, arm64_esr_fsc_name(d.dfsc));
+        line_put(&l, ", DFSC 0x%02x %s", d.dfsc, arm64_esr_fsc_name(d.dfsc));
     } else if (arm64_esr_decode_iabt(esr, &i) == 0) {
         put_abort_flags(&l, iss & (ISS_FNV | ISS_EA | ISS_S1PTW | (3u << ISS_SET_SHIFT)));
-        put(&l, ", IFSC 0x%02x %s", i.ifsc, arm64_esr_fsc_name(i.ifsc));
+        line_put(&l, ", IFSC 0x%02x %s", i.ifsc, arm64_esr_fsc_name(i.ifsc));
     } else if (arm64_esr_decode_wfx(esr, &w) == 0) {
-        put(&l, ": %s", arm64_esr_wfx_name(w.type));
+        line_put(&l, ": %s", arm64_esr_wfx_name(w.type));
         if (w.rv) {
-            put(&l, " ");
+            line_put(&l, " ");
             put_reg(&l, w.rn, true);
         }
     } else if (arm64_esr_hvc_imm(esr) >= 0) {
-        put(&l, ": imm 0x%04x", (unsigned int)arm64_esr_hvc_imm(esr));
+        line_put(&l, ": imm 0x%04x", (unsigned int)arm64_esr_hvc_imm(esr));
     } else if (arm64_esr_decode_sysreg(esr, &s) == 0) {
         if (s.read) {
-            put(&l, ": MRS ");
+            line_put(&l, ": MRS ");
             put_reg(&l, s.rt, true);
-            put(&l, ", S%u_%u_C%u_C%u_%u", s.op0, s.op1, s.crn, s.crm, s.op2);
+            line_put(&l, ", S%u_%u_C%u_C%u_%u", s.op0, s.op1, s.crn, s.crm, s.op2);
         } else {
-            put(&l, ": MSR S%u_%u_C%u_C%u_%u, ", s.op0, s.op1, s.crn, s.crm, s.op2);
+            line_put(&l, ": MSR S%u_%u_C%u_C%u_%u, ", s.op0, s.op1, s.crn, s.crm, s.op2);
             put_reg(&l, s.rt, true);
         }
     }

@@ -14,6 +14,8 @@
 
 #include <vmmkit/arm64_insn.h>
 
+#include "arch/arm64/line.h"
+
 static uint32_t bits(uint32_t v, unsigned int hi, unsigned int lo)
 {
     return (v >> lo) & ((1u << (hi - lo + 1)) - 1);
@@ -338,28 +340,6 @@ int arm64_insn_decode(uint32_t insn, arm64_insn_t *out)
     }
 }
 
-/* snprintf() piece by piece, counting the full length. */
-typedef struct line {
-    char *buf;
-    size_t len, pos;
-} line_t;
-
-static void put(line_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(line_t *l, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    if (l->pos < l->len)
-        n = vsnprintf(l->buf + l->pos, l->len - l->pos, fmt, ap);
-    else
-        n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        l->pos += (size_t)n;
-}
 
 static void put_data_reg(line_t *l, const arm64_insn_access_t *a)
 {
@@ -372,22 +352,22 @@ static void put_data_reg(line_t *l, const arm64_insn_access_t *a)
                          : a->size == 8 ? 3
                                         : 4;
 
-        put(l, "%c%u", simd_names[k], a->reg);
+        line_put(l, "%c%u", simd_names[k], a->reg);
     } else if (a->reg == 31) {
-        put(l, "%s", a->reg64 ? "xzr" : "wzr");
+        line_put(l, "%s", a->reg64 ? "xzr" : "wzr");
     } else {
-        put(l, "%c%u", a->reg64 ? 'x' : 'w', a->reg);
+        line_put(l, "%c%u", a->reg64 ? 'x' : 'w', a->reg);
     }
 }
 
 static void put_base(line_t *l, unsigned int rn)
 {
     if (rn == ARM64_INSN_REG_PC)
-        put(l, "pc");
+        line_put(l, "pc");
     else if (rn == 31)
-        put(l, "sp");
+        line_put(l, "sp");
     else
-        put(l, "x%u", rn);
+        line_put(l, "x%u", rn);
 }
 
 /* The mnemonic, e.g. "ldrsb", "sturh", "ldtrsw", "ldpsw", "stnp". */
@@ -398,26 +378,26 @@ static void put_mnemonic(line_t *l, const arm64_insn_t *in)
     if (in->nr_access == 2) {
         bool nt = in->form == ARM64_INSN_PAIR_NOALLOC;
 
-        put(l, "%s%s%s", in->load ? "ld" : "st", nt ? "np" : "p", a->sign_extend ? "sw" : "");
+        line_put(l, "%s%s%s", in->load ? "ld" : "st", nt ? "np" : "p", a->sign_extend ? "sw" : "");
         return;
     }
-    put(l, "%s", in->load ? "ld" : "st");
+    line_put(l, "%s", in->load ? "ld" : "st");
     if (in->form == ARM64_INSN_IMM_UNSCALED)
-        put(l, "ur");
+        line_put(l, "ur");
     else if (in->form == ARM64_INSN_UNPRIVILEGED)
-        put(l, "tr");
+        line_put(l, "tr");
     else
-        put(l, "r");
+        line_put(l, "r");
     if (a->simd)
         return;
     if (a->sign_extend)
-        put(l, "s");
+        line_put(l, "s");
     if (a->size == 1)
-        put(l, "b");
+        line_put(l, "b");
     else if (a->size == 2)
-        put(l, "h");
+        line_put(l, "h");
     else if (a->size == 4 && a->sign_extend)
-        put(l, "w");
+        line_put(l, "w");
 }
 
 int arm64_insn_describe(const arm64_insn_t *in, char *buf, size_t len)
@@ -434,40 +414,40 @@ int arm64_insn_describe(const arm64_insn_t *in, char *buf, size_t len)
     if (len)
         buf[0] = '\0';
     put_mnemonic(&l, in);
-    put(&l, " ");
+    line_put(&l, " ");
     put_data_reg(&l, &in->access[0]);
     if (in->nr_access == 2) {
-        put(&l, ", ");
+        line_put(&l, ", ");
         put_data_reg(&l, &in->access[1]);
     }
-    put(&l, ", [");
+    line_put(&l, ", [");
     put_base(&l, in->base);
     switch (in->writeback) {
     case ARM64_INSN_WB_POST:
-        put(&l, "], #%lld", (long long)in->wb_offset);
+        line_put(&l, "], #%lld", (long long)in->wb_offset);
         break;
     case ARM64_INSN_WB_PRE:
-        put(&l, ", #%lld]!", (long long)off);
+        line_put(&l, ", #%lld]!", (long long)off);
         break;
     default:
         if (in->has_index) {
             bool w = in->extend == ARM64_INSN_EXT_UXTW || in->extend == ARM64_INSN_EXT_SXTW;
             bool s_bit = bits(in->raw, 12, 12);
 
-            put(&l, ", ");
+            line_put(&l, ", ");
             if (in->index_reg == 31)
-                put(&l, "%s", w ? "wzr" : "xzr");
+                line_put(&l, "%s", w ? "wzr" : "xzr");
             else
-                put(&l, "%c%u", w ? 'w' : 'x', in->index_reg);
+                line_put(&l, "%c%u", w ? 'w' : 'x', in->index_reg);
             /* LSL without S is implied; any other extend, or S, is printed. */
             if (in->extend != ARM64_INSN_EXT_LSL || s_bit)
-                put(&l, ", %s", ext_names[in->extend]);
+                line_put(&l, ", %s", ext_names[in->extend]);
             if (s_bit)
-                put(&l, " #%u", in->shift);
+                line_put(&l, " #%u", in->shift);
         } else if (off || in->form == ARM64_INSN_LITERAL) {
-            put(&l, ", #%lld", (long long)off);
+            line_put(&l, ", #%lld", (long long)off);
         }
-        put(&l, "]");
+        line_put(&l, "]");
         break;
     }
     return (int)l.pos;

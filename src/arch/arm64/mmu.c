@@ -15,6 +15,8 @@
 #include <vmmkit/arm64_esr.h>
 #include <vmmkit/arm64_mmu.h>
 
+#include "arch/arm64/line.h"
+
 /* VMSAv8-64 descriptor bits (Arm ARM D8, "Translation table descriptor formats"). */
 #define DESC_VALID (1ull << 0)
 #define DESC_TABLE (1ull << 1) /* table at levels -1..2, page at level 3; else block */
@@ -487,28 +489,6 @@ int arm64_mmu_fsc(int err, int level)
     }
 }
 
-/* snprintf() piece by piece, counting the full length. */
-typedef struct line {
-    char *buf;
-    size_t len, pos;
-} line_t;
-
-static void put(line_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(line_t *l, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    if (l->pos < l->len)
-        n = vsnprintf(l->buf + l->pos, l->len - l->pos, fmt, ap);
-    else
-        n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        l->pos += (size_t)n;
-}
 
 /* "4K", "2M", "1G", "512G", "4T": the largest unit that divides @size. */
 static void put_size(line_t *l, uint64_t size)
@@ -521,7 +501,7 @@ static void put_size(line_t *l, uint64_t size)
         size >>= 10;
         i++;
     }
-    put(l, "%llu%c", (unsigned long long)size, unit[i]);
+    line_put(l, "%llu%c", (unsigned long long)size, unit[i]);
 }
 
 static const char *access_name(arm64_mmu_access_t access)
@@ -546,24 +526,24 @@ int arm64_mmu_describe(int err, const arm64_mmu_result_t *res, char *buf, size_t
     if (err < 0)
         err = -err;
     if (!res) {
-        put(&l, "%s", arm64_mmu_strerror(err));
+        line_put(&l, "%s", arm64_mmu_strerror(err));
         return (int)l.pos;
     }
     range = res->ttbr1 ? "TTBR1" : "TTBR0";
-    put(&l, "VA 0x%llx", (unsigned long long)res->va);
+    line_put(&l, "VA 0x%llx", (unsigned long long)res->va);
     if (err == ARM64_MMU_OK) {
-        put(&l, " -> IPA 0x%llx (", (unsigned long long)res->ipa);
+        line_put(&l, " -> IPA 0x%llx (", (unsigned long long)res->ipa);
         if (res->mmu_off) {
-            put(&l, "MMU off)");
+            line_put(&l, "MMU off)");
             return (int)l.pos;
         }
         put_size(&l, res->size);
-        put(&l, " %s at level %d, %s, AP 0b%u%u%s%s%s)", res->level == 3 ? "page" : "block",
+        line_put(&l, " %s at level %d, %s, AP 0b%u%u%s%s%s)", res->level == 3 ? "page" : "block",
             res->level, range, (res->ap >> 1) & 1u, res->ap & 1u, res->uxn ? ", UXN" : "",
             res->pxn ? ", PXN" : "", res->af ? "" : ", AF 0");
         return (int)l.pos;
     }
-    put(&l, ": %s", arm64_mmu_strerror(err));
+    line_put(&l, ": %s", arm64_mmu_strerror(err));
     switch (err) {
     case ARM64_MMU_E_INVALID_DESC:
     case ARM64_MMU_E_RESERVED_DESC:
@@ -572,19 +552,19 @@ int arm64_mmu_describe(int err, const arm64_mmu_result_t *res, char *buf, size_t
     case ARM64_MMU_E_WALK_OUTSIDE_RAM:
     case ARM64_MMU_E_ADDRESS_SIZE:
         if (res->mmu_off) {
-            put(&l, " (MMU off: the VA is beyond the PA size)");
+            line_put(&l, " (MMU off: the VA is beyond the PA size)");
             break;
         }
-        put(&l, ", level %d", res->level);
+        line_put(&l, ", level %d", res->level);
         if (res->has_desc)
-            put(&l, " (descriptor 0x%016llx at IPA 0x%llx, %s)", (unsigned long long)res->desc,
+            line_put(&l, " (descriptor 0x%016llx at IPA 0x%llx, %s)", (unsigned long long)res->desc,
                 (unsigned long long)res->desc_ipa, range);
         else if (err == ARM64_MMU_E_WALK_OUTSIDE_RAM)
-            put(&l, " (descriptor IPA 0x%llx, %s)", (unsigned long long)res->desc_ipa, range);
+            line_put(&l, " (descriptor IPA 0x%llx, %s)", (unsigned long long)res->desc_ipa, range);
         else
-            put(&l, " (%s base address)", range);
+            line_put(&l, " (%s base address)", range);
         if (err == ARM64_MMU_E_PERMISSION)
-            put(&l, ": EL%u %s, AP 0b%u%u%s%s", res->el, access_name(res->access),
+            line_put(&l, ": EL%u %s, AP 0b%u%u%s%s", res->el, access_name(res->access),
                 (res->ap >> 1) & 1u, res->ap & 1u, res->uxn ? ", UXN" : "",
                 res->pxn ? ", PXN" : "");
         break;
@@ -592,13 +572,13 @@ int arm64_mmu_describe(int err, const arm64_mmu_result_t *res, char *buf, size_t
     case ARM64_MMU_E_WALK_DISABLED:
     case ARM64_MMU_E_EL0_DISABLED:
     case ARM64_MMU_E_BAD_TXSZ:
-        put(&l, " (%s, T%cSZ %u)", range, res->ttbr1 ? '1' : '0', res->txsz);
+        line_put(&l, " (%s, T%cSZ %u)", range, res->ttbr1 ? '1' : '0', res->txsz);
         break;
     case ARM64_MMU_E_BAD_TG:
-        put(&l, " (TG%c)", res->ttbr1 ? '1' : '0');
+        line_put(&l, " (TG%c)", res->ttbr1 ? '1' : '0');
         break;
     case ARM64_MMU_E_INSN_OUTSIDE_RAM:
-        put(&l, " (IPA 0x%llx)", (unsigned long long)res->ipa);
+        line_put(&l, " (IPA 0x%llx)", (unsigned long long)res->ipa);
         break;
     default:
         break;
