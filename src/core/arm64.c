@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <vmmkit/arm64.h>
+#include <vmmkit/arm64_esr.h>
 #include <vmmkit/arm64_insn.h>
 #include <vmmkit/arm64_mmu.h>
 #include <vmmkit/guest_memory.h>
@@ -329,6 +330,7 @@ struct nisv_ctx {
     bool sp_el0; /* SP is SP_EL0: at EL0, or PSTATE.SPSel = 0 */
     uint64_t pc;
     uint64_t ipa; /* the abort's address: the access KVM saw */
+    uint64_t esr; /* the abort's syndrome as ESR_EL2 would read (EC, IL, ISS) */
     bool failed;  /* an access failed: a bus error (or an error stop) */
     vcpu_action_t action;
 };
@@ -418,13 +420,14 @@ static const arm64_insn_ops_t nisv_ops = {
 static vcpu_action_t nisv_refuse(struct nisv_ctx *c, const char *why)
 {
     vm_t *vm = c->vcpu->vm;
+    char esr[160];
 
+    arm64_esr_describe(c->esr, esr, sizeof(esr));
     vm_stat_inc(vm, VM_STAT_MMIO_BUS_ERROR);
     LOG_WARN_RL(&vm->rl_mmio,
-                "%s: vcpu%u: MMIO at %#" PRIx64
-                " without a syndrome from the instruction at %#" PRIx64
-                ": %s; bus error for the guest",
-                vm->name, c->vcpu->id, c->ipa, c->pc, why);
+                "%s: vcpu%u: MMIO at %#" PRIx64 " from the instruction at %#" PRIx64
+                " (%s): %s; bus error for the guest",
+                vm->name, c->vcpu->id, c->ipa, c->pc, esr, why);
     if (!HV_HAS(vm, vcpu_bus_error) || vm->hv->vcpu_bus_error(c->vcpu->hv) < 0) {
         LOG_ERR("%s: vcpu%u: cannot give the guest a bus error; stopping", vm->name, c->vcpu->id);
         vm_request_stop(vm, VM_STOP_ERROR);
@@ -437,7 +440,11 @@ vcpu_action_t vcpu_arm64_handle_nisv(vm_vcpu_t *vcpu, const hv_exit_t *exit)
 {
     vm_t *vm = vcpu->vm;
     const struct hv_ops *hv = vm->hv;
-    struct nisv_ctx c = {.vcpu = vcpu, .ipa = exit->nisv.ipa, .action = VCPU_CONTINUE};
+    /* A data abort from a lower EL (EC 0x24), 32-bit instruction (IL). */
+    struct nisv_ctx c = {.vcpu = vcpu,
+                         .ipa = exit->nisv.ipa,
+                         .esr = (0x24ull << 26) | (1ull << 25) | (exit->nisv.esr_iss & 0x1ffffff),
+                         .action = VCPU_CONTINUE};
     uint64_t pstate = 0, mmfr0 = 0;
     uint32_t raw = 0;
     arm64_insn_t insn;
