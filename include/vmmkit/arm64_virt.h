@@ -14,6 +14,8 @@
  *   0x080a_0000  GICv3 redistributors (128 KiB per vCPU)
  *   0x0900_0000  PL011 UART (4 KiB), SPI 1 (INTID 33)
  *   0x0a00_0000  virtio-mmio transports (512 bytes each), SPI 16.. (INTID 48..)
+ *   0x0c00_0000  free: a good place for the user's generic regions
+ *                (arm64_virt_guard_t, arm64_virt_forward_t), up to 0x0fff_ffff
  *   0x1000_0000  PCI memory window (32-bit BARs), up to the ECAM
  *   0x3f00_0000  PCI ECAM (1 MiB: bus 0); INTA..D on SPI 3..6 (INTID 35..38)
  *   0x4000_0000  RAM
@@ -32,6 +34,7 @@
 
 #include <vmmkit/arm64_smccc.h>
 #include <vmmkit/chardev.h>
+#include <vmmkit/mmio_guard.h>
 #include <vmmkit/vm.h>
 
 #ifdef __cplusplus
@@ -58,8 +61,11 @@ extern "C" {
 #define ARM64_VIRT_PCI_MMIO_BASE 0x10000000ull
 #define ARM64_VIRT_PCI_MMIO_SIZE 0x2f000000ull
 #define ARM64_VIRT_PCI_ECAM_BASE 0x3f000000ull
+#define ARM64_VIRT_PCI_ECAM_SIZE 0x00100000ull /* bus 0 */
 #define ARM64_VIRT_PCI_INTX_INTID 35u
 #define ARM64_VIRT_GIC_NR_IRQS 128u
+#define ARM64_VIRT_FREE_BASE 0x0c000000ull /* nothing of the board's up to the PCI window */
+#define ARM64_VIRT_FREE_SIZE 0x04000000ull
 #define ARM64_VIRT_DEFAULT_CMDLINE "console=ttyAMA0"
 #define ARM64_VIRT_DEFAULT_CMDLINE_HVC "console=hvc0"
 
@@ -85,6 +91,38 @@ typedef struct arm64_virt_net {
     const uint8_t *mac; /* 6 bytes, or NULL: the device picks a local address */
 } arm64_virt_net_t;
 
+#define ARM64_VIRT_MAX_GUARDS 8u
+#define ARM64_VIRT_MAX_FORWARDS 8u
+/* After a forwarding region's handler died, reconnect at most this often. */
+#define ARM64_VIRT_FORWARD_RECONNECT_MS 1000u
+
+/*
+ * An access-controlled MMIO region (mmio_guard.h).  Like every generic
+ * region it must lie outside RAM and the board's fixed windows (the memory
+ * map above) and overlap no other region; the device tree does not describe
+ * it (the guest reaches it through /dev/mem or a driver of its own).
+ */
+typedef struct arm64_virt_guard {
+    uint64_t base;              /* guest-physical */
+    uint64_t size;              /* 1..MMIO_GUARD_MAX_SIZE */
+    mmio_guard_policy_t policy; /* what a write to a protected bit does */
+    const char *contents;       /* file of exactly @size bytes, read at create; NULL: zeros */
+    const char *writable;       /* file of exactly @size bytes of mask (bit set = the guest
+                                   may change it); NULL: nothing is writable */
+} arm64_virt_guard_t;
+
+/*
+ * A forwarding MMIO region (mmio_forward.h): accesses go to the handler
+ * listening on @socket, connected at create; after the handler dies the
+ * region reconnects to @socket, at most every ARM64_VIRT_FORWARD_RECONNECT_MS.
+ */
+typedef struct arm64_virt_forward {
+    uint64_t base;           /* guest-physical */
+    uint64_t size;           /* at least 1 */
+    const char *socket;      /* the handler's AF_UNIX SOCK_SEQPACKET listening socket */
+    unsigned int timeout_ms; /* per access; 0: MMIO_FORWARD_DEFAULT_TIMEOUT_MS */
+} arm64_virt_forward_t;
+
 typedef struct arm64_virt_config {
     const char *kernel;  /* path to an arm64 Image */
     const char *initrd;  /* path or NULL */
@@ -102,6 +140,10 @@ typedef struct arm64_virt_config {
     const arm64_virt_net_t *nets;   /* virtio-net devices, eth0 first */
     unsigned int nr_nets;           /* up to ARM64_VIRT_MAX_NETS */
     arm64_virt_transport_t transport;
+    const arm64_virt_guard_t *guards;     /* access-controlled regions */
+    unsigned int nr_guards;               /* up to ARM64_VIRT_MAX_GUARDS */
+    const arm64_virt_forward_t *forwards; /* forwarding regions */
+    unsigned int nr_forwards;             /* up to ARM64_VIRT_MAX_FORWARDS */
 } arm64_virt_config_t;
 
 typedef struct arm64_virt arm64_virt_t;
@@ -116,7 +158,9 @@ typedef struct arm64_virt arm64_virt_t;
 /*
  * Check the files named in @cfg without touching the hypervisor: each is a
  * readable regular file, the kernel is a valid arm64 Image, a user DTB is a
- * valid FDT, and kernel + initrd + DTB fit in the RAM asked for.  Returns 0
+ * valid FDT, and kernel + initrd + DTB fit in the RAM asked for; the generic
+ * regions lie outside RAM, the board's windows and each other, their files
+ * have the region's size and their sockets exist.  Returns 0
  * or a negative errno with a one-line message naming the problem in @err.
  */
 int arm64_virt_check(const arm64_virt_config_t *cfg, char *err, size_t errlen);

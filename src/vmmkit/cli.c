@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <vmmkit/mmio_forward.h>
+
 #include "vmmkit/cli.h"
 
 int cli_parse_size(const char *s, uint64_t bare_unit, uint64_t *out)
@@ -61,6 +63,47 @@ int cli_parse_size(const char *s, uint64_t bare_unit, uint64_t *out)
         return -ERANGE;
     *out = value * unit;
     return 0;
+}
+
+int cli_parse_addr(const char *s, uint64_t *out)
+{
+    uint64_t value = 0;
+
+    if (!s || !*s)
+        return -EINVAL;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        const char *p = s + 2;
+        if (!*p)
+            return -EINVAL;
+        for (; *p; p++) {
+            if (!isxdigit((unsigned char)*p))
+                return -EINVAL;
+            if (value >> 60)
+                return -ERANGE;
+            unsigned d = isdigit((unsigned char)*p)
+                             ? (unsigned)(*p - '0')
+                             : (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
+            value = value << 4 | d;
+        }
+    } else {
+        for (const char *p = s; *p; p++) {
+            if (*p < '0' || *p > '9')
+                return -EINVAL;
+            unsigned d = (unsigned)(*p - '0');
+            if (value > (UINT64_MAX - d) / 10)
+                return -ERANGE;
+            value = value * 10 + d;
+        }
+    }
+    *out = value;
+    return 0;
+}
+
+int cli_parse_length(const char *s, uint64_t *out)
+{
+    if (s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        return cli_parse_addr(s, out);
+    return cli_parse_size(s, 1, out);
 }
 
 static int usage_error(char *err, size_t errlen, const char *fmt, ...)
@@ -184,6 +227,149 @@ static int parse_net(const char *optarg_, cli_net_t *n, char *err, size_t errlen
     return 0;
 }
 
+/*
+ * The ADDR,SIZE that begin --guard and --forward, split off *@rest: the
+ * size is not 0 and the region does not wrap.  @usage is the option's
+ * synopsis, for messages.
+ */
+static int parse_region(const char *opt, const char *usage, char **rest, uint64_t *base,
+                        uint64_t *size, char *err, size_t errlen)
+{
+    char *value;
+    char *addr = next_item(rest, &value);
+
+    if (!addr[0] || value)
+        return usage_error(err, errlen, "%s needs an address and a size first: %s", opt, usage);
+    int r = cli_parse_addr(addr, base);
+    if (r)
+        return usage_error(err, errlen, "%s: address '%s' is %s", opt, addr,
+                           r == -ERANGE ? "over 64 bits"
+                                        : "not a number (use hex 0x... or decimal)");
+    char *len = next_item(rest, &value);
+    if (!len[0] || value)
+        return usage_error(err, errlen, "%s %#" PRIx64 " needs a size: %s", opt, *base, usage);
+    r = cli_parse_length(len, size);
+    if (r)
+        return usage_error(err, errlen, "%s %#" PRIx64 ": size '%s' is %s", opt, *base, len,
+                           r == -ERANGE ? "over 64 bits"
+                                        : "not a size (use e.g. 0x1000, 4096, 64K)");
+    if (*size == 0)
+        return usage_error(err, errlen, "%s %#" PRIx64 ": the size must be more than 0", opt,
+                           *base);
+    if (*base + *size - 1 < *base)
+        return usage_error(err, errlen,
+                           "%s %#" PRIx64 ",%#" PRIx64 ": wraps past the top of the address space",
+                           opt, *base, *size);
+    return 0;
+}
+
+/* Copy a FILE value of a region option into @dst (@dstlen bytes). */
+static int region_file(const char *opt, uint64_t base, const char *key, const char *value,
+                       char *dst, size_t dstlen, char *err, size_t errlen)
+{
+    if (!value[0])
+        return usage_error(err, errlen, "%s %#" PRIx64 ": %s= needs a file", opt, base, key);
+    if (strlen(value) >= dstlen)
+        return usage_error(err, errlen, "%s %#" PRIx64 ": %s= path too long", opt, base, key);
+    snprintf(dst, dstlen, "%s", value);
+    return 0;
+}
+
+#define GUARD_USAGE "--guard ADDR,SIZE[,policy=P][,contents=FILE][,writable=FILE]"
+#define FORWARD_USAGE "--forward ADDR,SIZE,socket=PATH[,timeout=MS]"
+
+/* --guard ADDR,SIZE[,policy=report|mask|report-and-mask][,contents=FILE][,writable=FILE]. */
+static int parse_guard(const char *optarg_, cli_guard_t *g, char *err, size_t errlen)
+{
+    char arg[sizeof(g->contents) + sizeof(g->writable) + 128];
+
+    if (strlen(optarg_) >= sizeof(arg))
+        return usage_error(err, errlen, "--guard: argument too long");
+    snprintf(arg, sizeof(arg), "%s", optarg_);
+    char *rest = arg;
+    int r = parse_region("--guard", GUARD_USAGE, &rest, &g->base, &g->size, err, errlen);
+    if (r)
+        return r;
+    if (g->size > MMIO_GUARD_MAX_SIZE)
+        return usage_error(err, errlen,
+                           "--guard %#" PRIx64 ": size %#" PRIx64 " is over the limit of %lluM",
+                           g->base, g->size, MMIO_GUARD_MAX_SIZE >> 20);
+    g->policy = MMIO_GUARD_REPORT_AND_MASK;
+    while (*rest) {
+        char *value;
+        char *key = next_item(&rest, &value);
+        if (strcmp(key, "policy") == 0 && value) {
+            if (mmio_guard_policy_parse(value, &g->policy) < 0)
+                return usage_error(err, errlen,
+                                   "--guard %#" PRIx64
+                                   ": policy '%s' must be report, mask or report-and-mask",
+                                   g->base, value);
+        } else if (strcmp(key, "contents") == 0 && value) {
+            r = region_file("--guard", g->base, key, value, g->contents, sizeof(g->contents), err,
+                            errlen);
+        } else if (strcmp(key, "writable") == 0 && value) {
+            r = region_file("--guard", g->base, key, value, g->writable, sizeof(g->writable), err,
+                            errlen);
+        } else {
+            return usage_error(
+                err, errlen,
+                "--guard %#" PRIx64
+                ": unknown option '%s' (known: policy=P, contents=FILE, writable=FILE)",
+                g->base, key);
+        }
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+/* --forward ADDR,SIZE,socket=PATH[,timeout=MS]. */
+static int parse_forward(const char *optarg_, cli_forward_t *f, char *err, size_t errlen)
+{
+    char arg[sizeof(f->socket) + 128];
+
+    if (strlen(optarg_) >= sizeof(arg))
+        return usage_error(err, errlen, "--forward: argument too long");
+    snprintf(arg, sizeof(arg), "%s", optarg_);
+    char *rest = arg;
+    int r = parse_region("--forward", FORWARD_USAGE, &rest, &f->base, &f->size, err, errlen);
+    if (r)
+        return r;
+    while (*rest) {
+        char *value;
+        char *key = next_item(&rest, &value);
+        if (strcmp(key, "socket") == 0 && value) {
+            if (!value[0] || strlen(value) >= sizeof(f->socket))
+                return usage_error(
+                    err, errlen, "--forward %#" PRIx64 ": socket path must be 1 to %zu characters",
+                    f->base, sizeof(f->socket) - 1);
+            snprintf(f->socket, sizeof(f->socket), "%s", value);
+        } else if (strcmp(key, "timeout") == 0 && value) {
+            char *end;
+            unsigned long ms;
+            errno = 0;
+            ms = strtoul(value, &end, 10);
+            if (errno || *end || end == value || value[0] == '-' || ms < 1 ||
+                ms > MMIO_FORWARD_MAX_TIMEOUT_MS)
+                return usage_error(err, errlen,
+                                   "--forward %#" PRIx64
+                                   ": timeout '%s' must be 1 to %u milliseconds",
+                                   f->base, value, MMIO_FORWARD_MAX_TIMEOUT_MS);
+            f->timeout_ms = (unsigned int)ms;
+        } else {
+            return usage_error(err, errlen,
+                               "--forward %#" PRIx64
+                               ": unknown option '%s' (known: socket=PATH, timeout=MS)",
+                               f->base, key);
+        }
+    }
+    if (!f->socket[0])
+        return usage_error(err, errlen,
+                           "--forward %#" PRIx64 " needs the handler's socket: " FORWARD_USAGE,
+                           f->base);
+    return 0;
+}
+
 void cli_print_run_help(void *stream)
 {
     fprintf((FILE *)stream,
@@ -216,6 +402,24 @@ void cli_print_run_help(void *stream)
             "                      a virtio-net NIC on the tap device NAME (made if\n"
             "                      absent; repeatable, up to 8); MAC as\n"
             "                      xx:xx:xx:xx:xx:xx, default a local address\n"
+            "      --guard ADDR,SIZE[,policy=P][,contents=FILE][,writable=FILE]\n"
+            "                      an access-controlled MMIO region (repeatable, up to\n"
+            "                      8): reads return its contents (FILE of SIZE bytes,\n"
+            "                      default zeros), writes may change only the bits set\n"
+            "                      in the writable mask (FILE of SIZE bytes, default\n"
+            "                      none); P says what a write to a protected bit does:\n"
+            "                      report (logged, stored), mask (dropped silently) or\n"
+            "                      report-and-mask (logged, dropped; the default)\n"
+            "      --forward ADDR,SIZE,socket=PATH[,timeout=MS]\n"
+            "                      a forwarding MMIO region (repeatable, up to 8): each\n"
+            "                      access goes to the handler listening on the UNIX\n"
+            "                      socket PATH (e.g. vmmkit mmio-echo); no reply in MS\n"
+            "                      (default 1000) or a dead handler is a bus error in\n"
+            "                      the guest; a restarted handler is reconnected to\n"
+            "                      (at most once a second)\n"
+            "                      ADDR and SIZE: hex (0x...) or decimal, SIZE also 64K,\n"
+            "                      1M; outside RAM and the board's devices, e.g. in\n"
+            "                      0x0c000000-0x0fffffff (docs/generic-devices.md)\n"
             "      --no-reboot     exit 0 when the guest reboots, instead of\n"
             "                      booting it again\n"
             "      --dump-dtb FILE write the device tree the guest would boot with to\n"
@@ -243,7 +447,9 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         OPT_CONSOLE,
         OPT_NO_RNG,
         OPT_DISK,
-        OPT_NET
+        OPT_NET,
+        OPT_GUARD,
+        OPT_FORWARD
     };
     static const struct option longopts[] = {
         {"kernel", required_argument, NULL, 'k'},
@@ -261,6 +467,8 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         {"no-rng", no_argument, NULL, OPT_NO_RNG},
         {"disk", required_argument, NULL, OPT_DISK},
         {"net", required_argument, NULL, OPT_NET},
+        {"guard", required_argument, NULL, OPT_GUARD},
+        {"forward", required_argument, NULL, OPT_FORWARD},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -363,6 +571,26 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
                     return usage_error(err, errlen, "--net: tap %s given twice", opts->nets[i].tap);
             }
             opts->nr_nets++;
+            break;
+        }
+        case OPT_GUARD: {
+            if (opts->nr_guards == CLI_MAX_GUARDS)
+                return usage_error(err, errlen, "too many --guard options (at most %u)",
+                                   CLI_MAX_GUARDS);
+            int r = parse_guard(optarg, &opts->guards[opts->nr_guards], err, errlen);
+            if (r)
+                return r;
+            opts->nr_guards++;
+            break;
+        }
+        case OPT_FORWARD: {
+            if (opts->nr_forwards == CLI_MAX_FORWARDS)
+                return usage_error(err, errlen, "too many --forward options (at most %u)",
+                                   CLI_MAX_FORWARDS);
+            int r = parse_forward(optarg, &opts->forwards[opts->nr_forwards], err, errlen);
+            if (r)
+                return r;
+            opts->nr_forwards++;
             break;
         }
         case 'v':

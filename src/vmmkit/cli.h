@@ -12,12 +12,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vmmkit/mmio_guard.h>
+
 enum { EXIT_RUN_ERROR = 1, EXIT_USAGE = 2 };
 
 /* Most --disk and --net options one VM takes. */
 #define CLI_MAX_DISKS 8u
 #define CLI_MAX_NETS 8u
 #define CLI_SERIAL_MAX 20u /* virtio-blk GET_ID: 20 bytes */
+/* Most --guard and --forward regions one VM takes. */
+#define CLI_MAX_GUARDS 8u
+#define CLI_MAX_FORWARDS 8u
+#define CLI_SOCKET_MAX 108u /* sizeof(struct sockaddr_un.sun_path), with its NUL */
 
 /* One --disk PATH[,ro][,serial=S]. */
 typedef struct cli_disk {
@@ -32,6 +38,23 @@ typedef struct cli_net {
     uint8_t mac[6];
     bool has_mac; /* else the device picks one */
 } cli_net_t;
+
+/* One --guard ADDR,SIZE[,policy=P][,contents=FILE][,writable=FILE]. */
+typedef struct cli_guard {
+    uint64_t base;
+    uint64_t size; /* 1..MMIO_GUARD_MAX_SIZE */
+    mmio_guard_policy_t policy;
+    char contents[4096]; /* "" = zeros */
+    char writable[4096]; /* "" = nothing writable */
+} cli_guard_t;
+
+/* One --forward ADDR,SIZE,socket=PATH[,timeout=MS]. */
+typedef struct cli_forward {
+    uint64_t base;
+    uint64_t size;
+    char socket[CLI_SOCKET_MAX];
+    unsigned int timeout_ms; /* 0 = the device's default */
+} cli_forward_t;
 
 typedef struct run_options {
     const char *kernel;
@@ -49,6 +72,10 @@ typedef struct run_options {
     unsigned int nr_disks;
     cli_net_t nets[CLI_MAX_NETS];
     unsigned int nr_nets;
+    cli_guard_t guards[CLI_MAX_GUARDS];
+    unsigned int nr_guards;
+    cli_forward_t forwards[CLI_MAX_FORWARDS];
+    unsigned int nr_forwards;
     bool no_reboot;
     bool stats;
     int verbose;
@@ -68,6 +95,20 @@ typedef struct run_options {
 int cli_parse_size(const char *s, uint64_t bare_unit, uint64_t *out);
 
 /*
+ * Parse a guest-physical address: "0x" and hex digits (either case), or
+ * decimal digits.  Returns 0, -EINVAL (does not parse) or -ERANGE (over 64
+ * bits).
+ */
+int cli_parse_addr(const char *s, uint64_t *out);
+
+/*
+ * Parse a region's length: "0x" and hex digits, or a size as
+ * cli_parse_size() reads it with a bare number in bytes (4096, 64K, 1M).
+ * Returns 0, -EINVAL or -ERANGE; 0 is a valid result (callers refuse it).
+ */
+int cli_parse_length(const char *s, uint64_t *out);
+
+/*
  * Parse a MAC address "xx:xx:xx:xx:xx:xx" (hex, either case) into @mac.
  * Returns 0, or -EINVAL when it does not parse or is a multicast address
  * (bit 0 of the first byte: no NIC may use one).
@@ -83,5 +124,11 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
 
 /* Print "run"'s usage text. */
 void cli_print_run_help(void *stream);
+
+/*
+ * "vmmkit mmio-echo" (mmio_echo.c, in the program): an example handler for
+ * --forward regions.  argv[0] is "mmio-echo"; returns the exit code.
+ */
+int vmmkit_mmio_echo_main(int argc, char **argv);
 
 #endif

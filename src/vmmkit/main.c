@@ -19,6 +19,8 @@ static void print_help(FILE *f)
                "\n"
                "Commands:\n"
                "  run        boot a Linux guest (vmmkit run --help for its options)\n"
+               "  mmio-echo  an example handler for run --forward regions: a register\n"
+               "             file on a UNIX socket (vmmkit mmio-echo --help)\n"
                "  help       this text\n"
                "  version    print the version\n");
 }
@@ -33,6 +35,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "run") == 0)
         return vmmkit_run_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "mmio-echo") == 0)
+        return vmmkit_mmio_echo_main(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         print_help(stdout);
         return 0;

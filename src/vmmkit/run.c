@@ -29,18 +29,39 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The board's view of the command line; @disks and @nets are filled for it. */
-static arm64_virt_config_t board_config(const run_options_t *o,
-                                        arm64_virt_disk_t disks[CLI_MAX_DISKS],
-                                        arm64_virt_net_t nets[CLI_MAX_NETS])
+/* The arrays the board's config points into, filled from the command line. */
+struct board_arrays {
+    arm64_virt_disk_t disks[CLI_MAX_DISKS];
+    arm64_virt_net_t nets[CLI_MAX_NETS];
+    arm64_virt_guard_t guards[CLI_MAX_GUARDS];
+    arm64_virt_forward_t forwards[CLI_MAX_FORWARDS];
+};
+
+/* The board's view of the command line; @a is filled for it. */
+static arm64_virt_config_t board_config(const run_options_t *o, struct board_arrays *a)
 {
     for (unsigned int i = 0; i < o->nr_disks; i++)
-        disks[i] = (arm64_virt_disk_t){.path = o->disks[i].path,
-                                       .read_only = o->disks[i].read_only,
-                                       .serial = o->disks[i].serial};
+        a->disks[i] = (arm64_virt_disk_t){.path = o->disks[i].path,
+                                          .read_only = o->disks[i].read_only,
+                                          .serial = o->disks[i].serial};
     for (unsigned int i = 0; i < o->nr_nets; i++)
-        nets[i] = (arm64_virt_net_t){.tap = o->nets[i].tap,
-                                     .mac = o->nets[i].has_mac ? o->nets[i].mac : NULL};
+        a->nets[i] = (arm64_virt_net_t){.tap = o->nets[i].tap,
+                                        .mac = o->nets[i].has_mac ? o->nets[i].mac : NULL};
+    for (unsigned int i = 0; i < o->nr_guards; i++) {
+        const cli_guard_t *g = &o->guards[i];
+        a->guards[i] = (arm64_virt_guard_t){
+            .base = g->base,
+            .size = g->size,
+            .policy = g->policy,
+            .contents = g->contents[0] ? g->contents : NULL,
+            .writable = g->writable[0] ? g->writable : NULL,
+        };
+    }
+    for (unsigned int i = 0; i < o->nr_forwards; i++)
+        a->forwards[i] = (arm64_virt_forward_t){.base = o->forwards[i].base,
+                                                .size = o->forwards[i].size,
+                                                .socket = o->forwards[i].socket,
+                                                .timeout_ms = o->forwards[i].timeout_ms};
     return (arm64_virt_config_t){
         .kernel = o->kernel,
         .initrd = o->initrd,
@@ -51,11 +72,15 @@ static arm64_virt_config_t board_config(const run_options_t *o,
         .gic_version = o->gic_version,
         .virtio_console = o->console_virtio,
         .no_rng = o->no_rng,
-        .disks = disks,
+        .disks = a->disks,
         .nr_disks = o->nr_disks,
-        .nets = nets,
+        .nets = a->nets,
         .nr_nets = o->nr_nets,
         .transport = o->transport_pci ? ARM64_VIRT_TRANSPORT_PCI : ARM64_VIRT_TRANSPORT_MMIO,
+        .guards = a->guards,
+        .nr_guards = o->nr_guards,
+        .forwards = a->forwards,
+        .nr_forwards = o->nr_forwards,
     };
 }
 
@@ -117,9 +142,8 @@ static void console_quit(void *opaque)
 static int run_vm(const run_options_t *o, uint64_t start_ns)
 {
     char err[512] = "";
-    arm64_virt_disk_t disks[CLI_MAX_DISKS];
-    arm64_virt_net_t nets[CLI_MAX_NETS];
-    arm64_virt_config_t cfg = board_config(o, disks, nets);
+    struct board_arrays arrays;
+    arm64_virt_config_t cfg = board_config(o, &arrays);
     struct signal_watch sw = {.vm = NULL};
     arm64_virt_t *board = NULL;
     unsigned int boots = 0;
@@ -206,9 +230,8 @@ out:
  */
 static int run_vm(const run_options_t *o, uint64_t start_ns)
 {
-    arm64_virt_disk_t disks[CLI_MAX_DISKS];
-    arm64_virt_net_t nets[CLI_MAX_NETS];
-    arm64_virt_config_t cfg = board_config(o, disks, nets);
+    struct board_arrays arrays;
+    arm64_virt_config_t cfg = board_config(o, &arrays);
     char err[512] = "";
 
     (void)start_ns;

@@ -205,6 +205,38 @@ t_bad_inputs() {
     bad 2 "--disk needs a path" --kernel "$K" --disk ",ro" || r=1
     bad 2 "--net needs a tap device" --kernel "$K" --net mac=52:54:00:00:00:01 || r=1
     bad 2 "not a unicast" --kernel "$K" --net tap=t0,mac=ff:ff:ff:ff:ff:ff || r=1
+    # Generic regions: out of RAM, the board's windows and each other; files
+    # of the region's size; a handler listening.
+    bad 1 "--guard 0x40000000,0x1000: overlaps guest RAM at 0x40000000-0x4fffffff" \
+        --kernel "$K" --guard 0x40000000,0x1000 || r=1
+    bad 1 "--guard 0x9000000,0x1000: overlaps the PL011 UART" --kernel "$K" --guard 0x09000000,4K || r=1
+    bad 1 "--forward 0x8000000,0x10000: overlaps the GIC" \
+        --kernel "$K" --forward "0x08000000,64K,socket=$work/none" || r=1
+    bad 1 "--guard 0xa000000,0x100: overlaps the virtio-mmio windows" \
+        --kernel "$K" --guard 0x0a000000,256 || r=1
+    bad 1 "--guard 0xc000800,0x1000: overlaps --guard 0xc000000,0x1000" \
+        --kernel "$K" --guard 0x0c000000,4K --guard 0x0c000800,4K || r=1
+    bad 1 "--guard 0xc000000,0x1000: contents $work/tiny.img: 100 bytes, but the region is 4096" \
+        --kernel "$K" --guard "0x0c000000,4K,contents=$work/tiny.img" || r=1
+    bad 1 "--guard 0xc000000,0x1000: writable /nonexistent: No such file" \
+        --kernel "$K" --guard 0x0c000000,4K,writable=/nonexistent || r=1
+    bad 1 "--forward 0xc100000,0x1000: socket $work/none: No such file or directory" \
+        --kernel "$K" --forward "0x0c100000,4K,socket=$work/none" || r=1
+    bad 1 "--forward 0xc100000,0x1000: $work/tiny.img is not a socket" \
+        --kernel "$K" --forward "0x0c100000,4K,socket=$work/tiny.img" || r=1
+    bad 2 "--guard 0xc000000: policy 'deny' must be report, mask or report-and-mask" \
+        --kernel "$K" --guard 0x0c000000,4K,policy=deny || r=1
+    bad 2 "--guard 0xc000000: the size must be more than 0" --kernel "$K" --guard 0x0c000000,0 || r=1
+    bad 2 "--forward 0xc100000 needs the handler's socket" --kernel "$K" --forward 0x0c100000,4K || r=1
+    bad 2 "--forward 0xc100000: timeout '0' must be 1 to 60000" \
+        --kernel "$K" --forward "0x0c100000,4K,socket=$work/none,timeout=0" || r=1
+    # A socket whose handler died: connecting is refused, at start.
+    vmmkit mmio-echo --socket "$work/stale.sock" 2>/dev/null &
+    p=$!
+    wait_file "$work/stale.sock" 10 && kill -9 $p
+    wait $p 2>/dev/null
+    bad 1 "--forward 0xc100000,0x1000: cannot connect to the handler at $work/stale.sock: Connection refused" \
+        --kernel "$K" --initrd "$I" --forward "0x0c100000,4K,socket=$work/stale.sock" || r=1
     return $r
 }
 
@@ -479,10 +511,182 @@ t_arm64_native_firmware() {
     expect_rc 0 && expect_out "OK \] test_smccc_in_vmm" && ! grep -q "no SMCCC forwarding" "$out"
 }
 
+# A guest program's load/store pair and writeback forms on a device region
+# (all bits writable): KVM gives no syndrome, the VMM walks the guest's page
+# tables, decodes and emulates (tests/guest/programs/mmio_pairs.c).
+t_mmio_pairs() {
+    head -c 4096 /dev/zero | tr '\000' '\377' >"$work/ones"
+    guest_script 'mount -o ro /dev/vda /mnt && /mnt/mmio_pairs 0x0c000000' \
+        --disk "$PROGRAMS_IMAGE,ro" --guard "0x0c000000,0x1000,writable=$work/ones" --stats
+    expect_rc 0 && expect_out "pairs: ok" && expect_out "mmio-emulated"
+}
+
 # On the 6.1 host the hypervisor keeps PSCI, and says so.
 t_psci_fallback() {
     guest_run "true" -v
     expect_rc 0 && expect_out "PSCI: the hypervisor's"
+}
+
+# Generic regions (docs/generic-devices.md), which the guest reaches
+# through /dev/mem with busybox devmem (the cloud kernel's STRICT_DEVMEM
+# lets /dev/mem map addresses outside RAM that no driver claims).
+
+# wait_file PATH [SECONDS]: wait until PATH exists.
+wait_file() {
+    n=0
+    while [ ! -e "$1" ]; do
+        n=$((n + 1))
+        if [ $n -gt $((${2:-30} * 10)) ]; then
+            note "timed out waiting for $1"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# wait_log FILE PATTERN [SECONDS]: wait until FILE holds a line matching PATTERN.
+wait_log() {
+    n=0
+    while ! grep -q -e "$2" "$1" 2>/dev/null; do
+        n=$((n + 1))
+        if [ $n -gt $((${3:-30} * 10)) ]; then
+            note "timed out waiting for '$2' in $1"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# wait_boot_prompt N: wait for the shell's prompt in the guest's Nth boot.
+wait_boot_prompt() {
+    n=0
+    until awk -v b="$1" '/vmmkit-guest: init reached/ { k++ } k >= b && /guest# / { f = 1 }
+        END { exit !f }' "$out" 2>/dev/null; do
+        n=$((n + 1))
+        if [ $n -gt $((BOOT_TIMEOUT * 5)) ]; then
+            note "timed out waiting for boot $1's prompt"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# expect_no_out PATTERN: PATTERN is nowhere in the output.
+expect_no_out() {
+    grep -q -e "$1" "$out" || return 0
+    note "'$1' in the output: $(grep -e "$1" "$out" | head -n 1)"
+    return 1
+}
+
+# In the guest: r NAME ADDR WIDTH prints NAME=<what devmem reads>.
+DEVMEM_R='r() { echo "$1=$(devmem $2 $3)"; }'
+
+# Three guards of 256 bytes: the same contents (bytes 0, 1, ..., 255) and
+# mask (bytes 0-11 writable, the low nibble of byte 12, nothing else), one
+# per policy.  Reads of every width, writes to the writable part, to single
+# bits, and to the protected part under each policy; a reboot puts the
+# contents back.
+GUARD_CHECKS=$DEVMEM_R'
+r a32 0x0c000000 32; r a8 0x0c000005 8; r a16 0x0c0000fe 16; r a64 0x0c000018 64
+devmem 0x0c000004 32 0xdeadbeef; r w32 0x0c000004 32
+devmem 0x0c000008 64 0xffffffffffffffff; r w64 0x0c000008 64
+for g in 0 1 2; do devmem 0x0c00${g}020 32 0x11223344; r p$g 0x0c00${g}020 32; done
+echo guard-checks=$((40 + 2))'
+
+t_guard_regions() {
+    i=0
+    while [ $i -lt 256 ]; do
+        printf "\\$(printf %03o $i)"
+        i=$((i + 1))
+    done >"$work/g.bin"
+    { head -c 12 /dev/zero | tr '\000' '\377'; printf '\017'; head -c 243 /dev/zero; } >"$work/g.mask"
+    [ "$(wc -c <"$work/g.bin") $(wc -c <"$work/g.mask")" = "256 256" ] ||
+        { note "contents or mask file has the wrong size"; return 1; }
+    for g in 0 1 2; do
+        set -- "$@" --guard "0x0c00${g}000,256,contents=$work/g.bin,writable=$work/g.mask"
+    done
+    set -- "$1" "$2,policy=mask" "$3" "$4,policy=report-and-mask" "$5" "$6,policy=report"
+    start_interactive --cmdline "console=ttyAMA0 quiet" "$@"
+    ok=0
+    wait_count "guest# " 1 && printf '%s\n' "$GUARD_CHECKS" >&3 && wait_for "guard-checks=42" 60 &&
+        printf 'reboot\n' >&3 && wait_boot_prompt 2 &&
+        printf 'echo after=$(devmem 0x0c000004 32),$(devmem 0x0c002020 32)\n' >&3 &&
+        wait_for "after=0x" 30 && printf 'poweroff\n' >&3 && ok=1
+    finish_interactive
+    r=0
+    [ $ok = 1 ] && expect_rc 0 || r=1
+    # reads, little-endian at every width
+    expect_out "a32=0x03020100" && expect_out "a8=0x05" && expect_out "a16=0xFFFE" &&
+        expect_out "a64=0x1F1E1D1C1B1A1918" || r=1
+    # writable bytes change; of byte 12 only the low nibble does
+    expect_out "w32=0xDEADBEEF" && expect_out "w64=0x0F0E0D0FFFFFFFFF" || r=1
+    # mask: unchanged, silent; report-and-mask: unchanged, logged; report: changed, logged
+    expect_out "p0=0x23222120" && expect_no_out "at 0xc000020 " || r=1
+    expect_out "p1=0x23222120" && expect_out "vmmkit: warn: vm0: guard@0xc001000: vcpu0 wrote 0x11223344 (4 bytes) at 0xc001020 (offset 0x20): protected bits 0x32001264 would change; they keep their value" || r=1
+    expect_out "p2=0x11223344" && expect_out "guard@0xc002000: .* at 0xc002020 .*; stored anyway" || r=1
+    expect_no_out "guard@0xc000000: .*wrote" || r=1
+    # after the reboot, the initial contents
+    expect_out "after=0x07060504,0x23222120" || r=1
+    return $r
+}
+
+# An external handler (vmmkit mmio-echo) behind a forwarding region: every
+# width is echoed back and the handler counts requests.  Killed with SIGKILL
+# while the guest runs, it becomes a bus error for the guest's next access
+# (the guest and the VMM carry on); started again, it is reconnected to.
+FWD_CHECKS=$DEVMEM_R'
+devmem 0x0c100010 32 0x12345678; r f32 0x0c100010 32
+devmem 0x0c100020 8 0xab; r f8 0x0c100020 8
+devmem 0x0c100030 16 0xbeef; r f16 0x0c100030 16
+devmem 0x0c100040 64 0x0123456789abcdef; r f64 0x0c100040 64; r f8b 0x0c100043 8
+r count 0x0c100ff8 64
+echo fwd-checks=$((40 + 2))'
+
+t_forward_regions() {
+    sock=$work/echo.sock
+    rm -f "$work/echo1.log" "$work/echo2.log"
+    vmmkit mmio-echo --socket "$sock" 2>"$work/echo1.log" &
+    echo1=$!
+    wait_log "$work/echo1.log" "mmio-echo: listening on $sock" || { kill $echo1; return 1; }
+    start_interactive --cmdline "console=ttyAMA0 quiet" -v \
+        --forward "0x0c100000,0x1000,socket=$sock,timeout=500"
+    ok=0 echo2=
+    if wait_count "guest# " 1 && printf '%s\n' "$FWD_CHECKS" >&3 && wait_for "fwd-checks=42" 60; then
+        kill -9 $echo1
+        wait $echo1 2>/dev/null
+        printf 'devmem 0x0c100010 32; echo rc1=$?; devmem 0x0c100010 32; echo rc2=$?\n' >&3
+        if wait_for "rc2=[0-9]" 30; then
+            vmmkit mmio-echo --socket "$sock" 2>"$work/echo2.log" &
+            echo2=$!
+            # the region retries a dead handler at most once a second
+            wait_log "$work/echo2.log" "listening on" &&
+                printf 'sleep 1.5; v=$(devmem 0x0c100010 32); echo v3=$v rc3=$?\n' >&3 &&
+                wait_for "rc3=[0-9]" 30 && printf 'poweroff\n' >&3 && ok=1
+        fi
+    fi
+    finish_interactive
+    kill $echo1 2>/dev/null
+    r=0
+    [ $ok = 1 ] && expect_rc 0 || r=1
+    expect_out "f32=0x12345678" && expect_out "f8=0xAB" && expect_out "f16=0xBEEF" &&
+        expect_out "f64=0x0123456789ABCDEF" && expect_out "f8b=0x89" || r=1
+    # 4 writes, 5 reads, and the counter's own read
+    expect_out "count=0x000000000000000A" || r=1
+    # the handler's death: a bus error (SIGBUS, 128 + 7) and a log line; then refused
+    expect_out "Bus error" && expect_out "rc1=135" && expect_out "rc2=135" || r=1
+    expect_out "vmmkit: warn: vm0: forward@0xc100000: vcpu0 read of 4 bytes at 0xc100010: the handler is gone; bus error" || r=1
+    # the new handler was reached: its registers are zero again
+    expect_out "reconnected to the handler at $sock" && expect_out "v3=0x00000000 rc3=0" || r=1
+    expect_out "forward@0xc100000: .* 1 handler-deaths" || r=1
+    grep -q "a VMM connected" "$work/echo2.log" || { note "the new handler saw no VMM"; r=1; }
+    if [ -n "$echo2" ]; then
+        kill -TERM $echo2
+        wait $echo2
+        st=$?
+        [ $st -eq 0 ] && grep -q "exiting after [1-9]" "$work/echo2.log" && [ ! -e "$sock" ] ||
+            { note "mmio-echo on SIGTERM: exit $st, socket $(ls "$sock" 2>&1)"; r=1; }
+    fi
+    return $r
 }
 
 echo "vmmkit guest tests ($set_name): $(uname -r) host, guest kernel $kver"
@@ -519,6 +723,9 @@ run_test blk-sigkill-after-sync t_blk_sigkill_after_sync
 run_test blk-host-error t_blk_host_error
 run_test net-tap-mmio t_net_tap_mmio
 run_test net-tap-pci t_net_tap_pci
+run_test guard-regions t_guard_regions
+run_test forward-regions t_forward_regions
+run_test mmio-pairs t_mmio_pairs
 run_test bad-inputs t_bad_inputs
 run_test no-kvm t_no_kvm
 echo "suite: $passed passed, $failed failed"

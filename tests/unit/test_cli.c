@@ -1,8 +1,9 @@
-/* Unit tests for src/vmmkit/cli.c: sizes and "run" options. */
+/* Unit tests for src/vmmkit/cli.c: sizes, addresses and "run" options. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -49,6 +50,58 @@ static void test_sizes(void **state)
         if (r == 0 && v != cases[i].out)
             fail_msg("'%s': got %llu want %llu", cases[i].in, (unsigned long long)v,
                      (unsigned long long)cases[i].out);
+    }
+}
+
+static void test_addrs_and_lengths(void **state)
+{
+    static const struct {
+        const char *in;
+        int ret;
+        uint64_t out;
+    } addrs[] = {
+        {"0x0c000000", 0, 0x0c000000},
+        {"0XC000000", 0, 0x0c000000},
+        {"0xabcDEF", 0, 0xabcdef},
+        {"201326592", 0, 0x0c000000},
+        {"0", 0, 0},
+        {"0x0", 0, 0},
+        {"0xffffffffffffffff", 0, UINT64_MAX},
+        {"18446744073709551615", 0, UINT64_MAX},
+        {"0x10000000000000000", -ERANGE, 0},
+        {"18446744073709551616", -ERANGE, 0},
+        {"", -EINVAL, 0},
+        {"0x", -EINVAL, 0},
+        {"0xg", -EINVAL, 0},
+        {"12K", -EINVAL, 0},
+        {"-1", -EINVAL, 0},
+        {" 1", -EINVAL, 0},
+        {"0x1 ", -EINVAL, 0},
+    };
+    static const struct {
+        const char *in;
+        int ret;
+        uint64_t out;
+    } lengths[] = {
+        {"0x1000", 0, 0x1000}, {"4096", 0, 4096},     {"64K", 0, 64 << 10},
+        {"1M", 0, MiB},        {"1MiB", 0, MiB},      {"0", 0, 0},
+        {"0x", -EINVAL, 0},    {"4k4", -EINVAL, 0},   {"0x1K", -EINVAL, 0},
+        {"", -EINVAL, 0},      {"-4096", -EINVAL, 0}, {"99999999999999999999", -ERANGE, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+        uint64_t v = 0;
+        int r = cli_parse_addr(addrs[i].in, &v);
+        if (r != addrs[i].ret || (r == 0 && v != addrs[i].out))
+            fail_msg("address '%s': got %d/%#llx want %d/%#llx", addrs[i].in, r,
+                     (unsigned long long)v, addrs[i].ret, (unsigned long long)addrs[i].out);
+    }
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+        uint64_t v = 0;
+        int r = cli_parse_length(lengths[i].in, &v);
+        if (r != lengths[i].ret || (r == 0 && v != lengths[i].out))
+            fail_msg("length '%s': got %d/%#llx want %d/%#llx", lengths[i].in, r,
+                     (unsigned long long)v, lengths[i].ret, (unsigned long long)lengths[i].out);
     }
 }
 
@@ -141,6 +194,31 @@ static void test_run_usage_errors(void **state)
         {{"--kernel", "K", "--net", "tap=t0,mac=01:00:00:00:00:01"}, "not a unicast"},
         {{"--kernel", "K", "--net", "tap=t0,mac=52:54:00:00:00"}, "not a unicast"},
         {{"--kernel", "K", "--net", "tap=t0,mac=52:54:00:00:00:0g"}, "not a unicast"},
+        {{"--kernel", "K", "--guard", ""}, "--guard needs an address and a size first"},
+        {{"--kernel", "K", "--guard", "policy=mask"}, "--guard needs an address and a size"},
+        {{"--kernel", "K", "--guard", "0xc000000"}, "--guard 0xc000000 needs a size"},
+        {{"--kernel", "K", "--guard", "0xc000000,policy=mask"}, "needs a size"},
+        {{"--kernel", "K", "--guard", "0xz,0x1000"}, "address '0xz' is not a number"},
+        {{"--kernel", "K", "--guard", "0x1ffffffffffffffff,1"}, "over 64 bits"},
+        {{"--kernel", "K", "--guard", "0xc000000,4Q"}, "size '4Q' is not a size"},
+        {{"--kernel", "K", "--guard", "0xc000000,0"}, "the size must be more than 0"},
+        {{"--kernel", "K", "--guard", "0xfffffffffffff000,0x2000"}, "wraps past the top"},
+        {{"--kernel", "K", "--guard", "0xc000000,128M"}, "over the limit of 64M"},
+        {{"--kernel", "K", "--guard", "0xc000000,4K,policy=deny"},
+         "policy 'deny' must be report, mask or report-and-mask"},
+        {{"--kernel", "K", "--guard", "0xc000000,4K,policy"}, "unknown option 'policy'"},
+        {{"--kernel", "K", "--guard", "0xc000000,4K,contents="}, "contents= needs a file"},
+        {{"--kernel", "K", "--guard", "0xc000000,4K,writable="}, "writable= needs a file"},
+        {{"--kernel", "K", "--guard", "0xc000000,4K,socket=s"}, "unknown option 'socket'"},
+        {{"--kernel", "K", "--forward", "0xc000000,4K"}, "needs the handler's socket"},
+        {{"--kernel", "K", "--forward", "0xc000000,4K,socket="}, "socket path must be 1 to 107"},
+        {{"--kernel", "K", "--forward", "0xc000000,4K,socket=s,timeout=0"},
+         "timeout '0' must be 1 to 60000"},
+        {{"--kernel", "K", "--forward", "0xc000000,4K,socket=s,timeout=60001"}, "timeout '60001'"},
+        {{"--kernel", "K", "--forward", "0xc000000,4K,socket=s,timeout=5s"}, "timeout '5s'"},
+        {{"--kernel", "K", "--forward", "0xc000000,4K,socket=s,policy=mask"},
+         "unknown option 'policy'"},
+        {{"--kernel", "K", "--forward", "x,4K,socket=s"}, "address 'x' is not a number"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -199,6 +277,72 @@ static void test_run_disks_and_nets(void **state)
     assert_non_null(strstr(err, "tap t0 given twice"));
 }
 
+static void test_run_guards_and_forwards(void **state)
+{
+    run_options_t o;
+    char err[256] = "";
+    (void)state;
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--guard", "0x0c000000,256", "--guard",
+                           "0x0c001000,0x1000,policy=mask,contents=/c.bin,writable=w.bin",
+                           "--guard", "201334784,4K,writable=m,policy=report", "--forward",
+                           "0x0c100000,0x1000,socket=/s", "--forward",
+                           "0xC200000,64K,timeout=250,socket=rel/sock", NULL),
+                     0);
+    assert_int_equal(o.nr_guards, 3);
+    assert_int_equal(o.guards[0].base, 0x0c000000);
+    assert_int_equal(o.guards[0].size, 256);
+    assert_int_equal(o.guards[0].policy, MMIO_GUARD_REPORT_AND_MASK);
+    assert_string_equal(o.guards[0].contents, "");
+    assert_string_equal(o.guards[0].writable, "");
+    assert_int_equal(o.guards[1].base, 0x0c001000);
+    assert_int_equal(o.guards[1].size, 0x1000);
+    assert_int_equal(o.guards[1].policy, MMIO_GUARD_MASK);
+    assert_string_equal(o.guards[1].contents, "/c.bin");
+    assert_string_equal(o.guards[1].writable, "w.bin");
+    assert_int_equal(o.guards[2].base, 0x0c002000);
+    assert_int_equal(o.guards[2].size, 4096);
+    assert_int_equal(o.guards[2].policy, MMIO_GUARD_REPORT);
+    assert_string_equal(o.guards[2].writable, "m");
+    assert_int_equal(o.nr_forwards, 2);
+    assert_int_equal(o.forwards[0].base, 0x0c100000);
+    assert_int_equal(o.forwards[0].size, 0x1000);
+    assert_string_equal(o.forwards[0].socket, "/s");
+    assert_int_equal(o.forwards[0].timeout_ms, 0);
+    assert_int_equal(o.forwards[1].base, 0x0c200000);
+    assert_int_equal(o.forwards[1].size, 64 << 10);
+    assert_string_equal(o.forwards[1].socket, "rel/sock");
+    assert_int_equal(o.forwards[1].timeout_ms, 250);
+
+    /* The largest guard, a 107-byte socket path; 8 of each and no more. */
+    char sock[CLI_SOCKET_MAX + 32];
+    snprintf(sock, sizeof(sock), "0xc000000,1,socket=%0107d", 7);
+    assert_int_equal(
+        parse(&o, err, sizeof(err), "-k", "K", "--guard", "0xc000000,64M", "--forward", sock, NULL),
+        0);
+    assert_int_equal(o.guards[0].size, MMIO_GUARD_MAX_SIZE);
+    assert_int_equal(strlen(o.forwards[0].socket), CLI_SOCKET_MAX - 1);
+    snprintf(sock, sizeof(sock), "0xc000000,1,socket=%0108d", 7);
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--forward", sock, NULL), EXIT_USAGE);
+    assert_non_null(strstr(err, "socket path must be 1 to 107 characters"));
+
+    static const char *const opts[] = {"--guard", "--forward"};
+    static const char *const vals[] = {"0xc000000,1", "0xc000000,1,socket=s"};
+    for (int k = 0; k < 2; k++) {
+        char *argv[32] = {(char *)"run", (char *)"-k", (char *)"K"};
+        int argc = 3;
+        for (int i = 0; i < 9; i++) {
+            argv[argc++] = (char *)opts[k];
+            argv[argc++] = (char *)vals[k];
+        }
+        argv[argc] = NULL;
+        assert_int_equal(cli_parse_run(argc - 2, argv, &o, err, sizeof(err)), 0);
+        assert_int_equal(k ? o.nr_forwards : o.nr_guards, 8);
+        assert_int_equal(cli_parse_run(argc, argv, &o, err, sizeof(err)), EXIT_USAGE);
+        assert_non_null(strstr(err, k ? "too many --forward options (at most 8)"
+                                      : "too many --guard options (at most 8)"));
+    }
+}
+
 static void test_run_help(void **state)
 {
     run_options_t o;
@@ -210,9 +354,14 @@ static void test_run_help(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sizes),           cmocka_unit_test(test_run_defaults),
-        cmocka_unit_test(test_run_all_options), cmocka_unit_test(test_run_usage_errors),
-        cmocka_unit_test(test_run_help),        cmocka_unit_test(test_run_disks_and_nets),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_run_defaults),
+        cmocka_unit_test(test_run_all_options),
+        cmocka_unit_test(test_run_usage_errors),
+        cmocka_unit_test(test_run_help),
+        cmocka_unit_test(test_run_disks_and_nets),
+        cmocka_unit_test(test_addrs_and_lengths),
+        cmocka_unit_test(test_run_guards_and_forwards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -198,6 +198,9 @@ int arm64_virt_create(const arm64_virt_config_t *cfg, arm64_virt_t **out, char *
     r = virt_devices_create(b, err, errlen);
     if (r < 0)
         goto fail;
+    r = virt_regions_create(b, err, errlen);
+    if (r < 0)
+        goto fail;
     if (!cfg->virtio_console) {
         r = chardev_start(cfg->console, uart_receive, b);
         if (r < 0) {
@@ -396,6 +399,8 @@ void arm64_virt_destroy(arm64_virt_t *b)
     /* No more console input into a device that is going away. */
     chardev_stop(b->cfg.console);
     virt_devices_destroy(b);
+    /* The regions free their reservations: while the VM still exists. */
+    virt_regions_destroy(b);
     if (b->vm)
         vm_destroy(b->vm);
     virt_psci_destroy(b);

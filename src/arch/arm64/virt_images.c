@@ -199,6 +199,9 @@ int virt_plan(const arm64_virt_config_t *cfg, virt_plan_t *plan, char *err, size
     if (cfg->nr_nets > ARM64_VIRT_MAX_NETS)
         return virt_errorf(err, errlen, -EINVAL, "%u NICs: at most %u", cfg->nr_nets,
                            ARM64_VIRT_MAX_NETS);
+    r = virt_regions_check(cfg, err, errlen);
+    if (r < 0)
+        return r;
     r = arm64_boot_layout(&plan->image, ARM64_VIRT_RAM_BASE, cfg->ram_size, plan->initrd_size,
                           plan->dtb_room, &plan->layout);
     if (r < 0) {

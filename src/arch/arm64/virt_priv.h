@@ -15,6 +15,8 @@
 #include <vmmkit/arm64_virt.h>
 #include <vmmkit/guest_memory.h>
 #include <vmmkit/iothread.h>
+#include <vmmkit/mmio_forward.h>
+#include <vmmkit/mmio_guard.h>
 #include <vmmkit/pci.h>
 #include <vmmkit/pl011.h>
 #include <vmmkit/virtio_blk.h>
@@ -67,6 +69,10 @@ struct arm64_virt {
     arm64_fdt_virtio_mmio_t fdt_mmio[ARM64_VIRT_VIRTIO_MMIO_MAX];
     arm64_fdt_pci_irq_t fdt_pci_irqs[128];
     size_t nr_fdt_pci_irqs;
+
+    /* generic regions (virt_regions.c), in the order of the config */
+    mmio_guard_t *guards[ARM64_VIRT_MAX_GUARDS];
+    mmio_forward_t *forwards[ARM64_VIRT_MAX_FORWARDS];
 };
 
 int virt_errorf(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -89,6 +95,16 @@ void virt_devices_destroy(arm64_virt_t *b);
  */
 int virt_psci_create(arm64_virt_t *b, char *err, size_t errlen);
 void virt_psci_destroy(arm64_virt_t *b);
+
+/*
+ * virt_regions.c: the generic regions (--guard, --forward).  _check is pure
+ * (addresses, files, sockets; called from virt_plan()); _create reserves
+ * them after the board's devices; _destroy frees them before the VM goes,
+ * while no vCPU runs.  0 or -errno + @err.
+ */
+int virt_regions_check(const arm64_virt_config_t *cfg, char *err, size_t errlen);
+int virt_regions_create(arm64_virt_t *b, char *err, size_t errlen);
+void virt_regions_destroy(arm64_virt_t *b);
 
 /* Check the files of @cfg and lay them out in RAM.  0 or -errno + @err. */
 int virt_plan(const arm64_virt_config_t *cfg, virt_plan_t *plan, char *err, size_t errlen);

@@ -1,0 +1,369 @@
+/*
+ * virt_regions.c - the arm64 virt board's generic regions: access-controlled
+ * (mmio_guard.h) and forwarding (mmio_forward.h) MMIO regions the user
+ * places in the guest-physical map (vmmkit run --guard, --forward).
+ *
+ * Checking is address, file and socket work only, done from virt_plan(), so
+ * a region in the wrong place, a file of the wrong size or a missing socket
+ * is a one-line error before anything starts, on any host.  Each region is
+ * a trapping reservation, made after the board's own devices and freed
+ * before the VM, when no vCPU runs (mmio_guard.h, mmio_forward.h: a
+ * reservation's cookie outlives vm_run()).  The device tree describes none
+ * of them: the guest reaches them through /dev/mem or a driver of its own.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <vmmkit/arm64_virt.h>
+#include <vmmkit/log.h>
+#include <vmmkit/mmio_forward.h>
+#include <vmmkit/mmio_guard.h>
+
+#include "arch/arm64/virt_priv.h"
+
+/* The board's fixed windows (arm64_virt.h's memory map); RAM is checked apart. */
+static const struct {
+    const char *name;
+    uint64_t base;
+    uint64_t size;
+} board_windows[] = {
+    {"the GIC", ARM64_VIRT_GIC_DIST_BASE, ARM64_VIRT_GIC_REDIST_LIMIT - ARM64_VIRT_GIC_DIST_BASE},
+    {"the PL011 UART", ARM64_VIRT_UART_BASE, ARM64_VIRT_UART_SIZE},
+    {"the virtio-mmio windows", ARM64_VIRT_VIRTIO_MMIO_BASE,
+     ARM64_VIRT_VIRTIO_MMIO_MAX *ARM64_VIRT_VIRTIO_MMIO_STRIDE},
+    {"the PCI memory window", ARM64_VIRT_PCI_MMIO_BASE, ARM64_VIRT_PCI_MMIO_SIZE},
+    {"the PCI ECAM", ARM64_VIRT_PCI_ECAM_BASE, ARM64_VIRT_PCI_ECAM_SIZE},
+};
+
+/* One region of either kind, for the checks and their messages. */
+typedef struct region {
+    char label[64]; /* "--guard 0xc000000,0x1000", as the command line spells it */
+    uint64_t base;
+    uint64_t size;
+} region_t;
+
+/* Whether [a, a + an) and [b, b + bn) share a byte (neither wraps; empty ranges never do). */
+static bool overlaps(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
+{
+    return an && bn && a <= b + (bn - 1) && b <= a + (an - 1);
+}
+
+static region_t region_of(const char *opt, uint64_t base, uint64_t size)
+{
+    region_t r = {.base = base, .size = size};
+
+    snprintf(r.label, sizeof(r.label), "%s %#" PRIx64 ",%#" PRIx64, opt, base, size);
+    return r;
+}
+
+/* @r in a place of its own: outside RAM, the board's windows and @others[0..@n). */
+static int check_place(const arm64_virt_config_t *cfg, const region_t *r, const region_t *others,
+                       unsigned int n, char *err, size_t errlen)
+{
+    if (r->size == 0 || r->base + (r->size - 1) < r->base)
+        return virt_errorf(err, errlen, -EINVAL,
+                           "%s: the size must be more than 0 and the region must not wrap",
+                           r->label);
+    if (overlaps(r->base, r->size, ARM64_VIRT_RAM_BASE, cfg->ram_size))
+        return virt_errorf(err, errlen, -EINVAL,
+                           "%s: overlaps guest RAM at %#" PRIx64 "-%#" PRIx64 " (--mem %" PRIu64
+                           "M); put it below 0x40000000, e.g. in %#llx-%#llx, or above RAM",
+                           r->label, (uint64_t)ARM64_VIRT_RAM_BASE,
+                           (uint64_t)ARM64_VIRT_RAM_BASE + cfg->ram_size - 1, cfg->ram_size >> 20,
+                           ARM64_VIRT_FREE_BASE, ARM64_VIRT_FREE_BASE + ARM64_VIRT_FREE_SIZE - 1);
+    for (size_t w = 0; w < sizeof(board_windows) / sizeof(board_windows[0]); w++) {
+        if (overlaps(r->base, r->size, board_windows[w].base, board_windows[w].size))
+            return virt_errorf(
+                err, errlen, -EINVAL,
+                "%s: overlaps %s at %#" PRIx64 "-%#" PRIx64 "; e.g. %#llx-%#llx is free", r->label,
+                board_windows[w].name, board_windows[w].base,
+                board_windows[w].base + board_windows[w].size - 1, ARM64_VIRT_FREE_BASE,
+                ARM64_VIRT_FREE_BASE + ARM64_VIRT_FREE_SIZE - 1);
+    }
+    for (unsigned int i = 0; i < n; i++) {
+        if (overlaps(r->base, r->size, others[i].base, others[i].size))
+            return virt_errorf(err, errlen, -EINVAL, "%s: overlaps %s", r->label, others[i].label);
+    }
+    return 0;
+}
+
+/*
+ * Open a guard's @what file (contents or writable) and check it holds exactly
+ * the region's size; returns the descriptor, or -errno + @err.
+ */
+static int open_region_file(const region_t *r, const char *what, const char *path, char *err,
+                            size_t errlen)
+{
+    char whose[96];
+    uint64_t size;
+
+    snprintf(whose, sizeof(whose), "%s: %s", r->label, what);
+    int fd = virt_open_file(whose, path, &size, err, errlen);
+    if (fd < 0)
+        return fd;
+    if (size != r->size) {
+        close(fd);
+        return virt_errorf(err, errlen, -EINVAL,
+                           "%s %s: %" PRIu64 " bytes, but the region is %" PRIu64
+                           " bytes: the file must be exactly that size",
+                           whose, path, size, r->size);
+    }
+    return fd;
+}
+
+static int check_socket_path(const region_t *r, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (!path || !path[0])
+        return virt_errorf(err, errlen, -EINVAL, "%s: no socket given for the handler", r->label);
+    if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return virt_errorf(err, errlen, -ENAMETOOLONG, "%s: socket %s: longer than %zu bytes",
+                           r->label, path, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+    if (stat(path, &st) < 0)
+        return virt_errorf(err, errlen, -errno, "%s: socket %s: %s (start the handler first)",
+                           r->label, path, strerror(errno));
+    if (!S_ISSOCK(st.st_mode))
+        return virt_errorf(err, errlen, -ENOTSOCK, "%s: %s is not a socket", r->label, path);
+    return 0;
+}
+
+int virt_regions_check(const arm64_virt_config_t *cfg, char *err, size_t errlen)
+{
+    region_t regions[ARM64_VIRT_MAX_GUARDS + ARM64_VIRT_MAX_FORWARDS];
+    unsigned int n = 0;
+    int r;
+
+    if (cfg->nr_guards > ARM64_VIRT_MAX_GUARDS)
+        return virt_errorf(err, errlen, -EINVAL, "%u --guard regions: at most %u", cfg->nr_guards,
+                           ARM64_VIRT_MAX_GUARDS);
+    if (cfg->nr_forwards > ARM64_VIRT_MAX_FORWARDS)
+        return virt_errorf(err, errlen, -EINVAL, "%u --forward regions: at most %u",
+                           cfg->nr_forwards, ARM64_VIRT_MAX_FORWARDS);
+    for (unsigned int i = 0; i < cfg->nr_guards; i++, n++) {
+        const arm64_virt_guard_t *g = &cfg->guards[i];
+        regions[n] = region_of("--guard", g->base, g->size);
+        r = check_place(cfg, &regions[n], regions, n, err, errlen);
+        if (r < 0)
+            return r;
+        if (g->size > MMIO_GUARD_MAX_SIZE)
+            return virt_errorf(err, errlen, -EINVAL, "%s: larger than the limit of %lluM",
+                               regions[n].label, MMIO_GUARD_MAX_SIZE >> 20);
+        if ((unsigned int)g->policy > MMIO_GUARD_REPORT_AND_MASK)
+            return virt_errorf(err, errlen, -EINVAL,
+                               "%s: policy %d is none of report, mask, report-and-mask",
+                               regions[n].label, (int)g->policy);
+    }
+    for (unsigned int i = 0; i < cfg->nr_forwards; i++, n++) {
+        const arm64_virt_forward_t *f = &cfg->forwards[i];
+        regions[n] = region_of("--forward", f->base, f->size);
+        r = check_place(cfg, &regions[n], regions, n, err, errlen);
+        if (r < 0)
+            return r;
+        if (f->timeout_ms > MMIO_FORWARD_MAX_TIMEOUT_MS)
+            return virt_errorf(err, errlen, -EINVAL, "%s: timeout %u ms is over the limit of %u",
+                               regions[n].label, f->timeout_ms, MMIO_FORWARD_MAX_TIMEOUT_MS);
+    }
+    /* Files and sockets once every place is known to be right. */
+    for (unsigned int i = 0; i < cfg->nr_guards; i++) {
+        const arm64_virt_guard_t *g = &cfg->guards[i];
+        const char *files[2][2] = {{"contents", g->contents}, {"writable", g->writable}};
+        for (int k = 0; k < 2; k++) {
+            if (!files[k][1])
+                continue;
+            int fd = open_region_file(&regions[i], files[k][0], files[k][1], err, errlen);
+            if (fd < 0)
+                return fd;
+            close(fd);
+        }
+    }
+    for (unsigned int i = 0; i < cfg->nr_forwards; i++) {
+        r = check_socket_path(&regions[cfg->nr_guards + i], cfg->forwards[i].socket, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* A guard's @what file, read whole into a new buffer (*@out; NULL when @path is). */
+static int read_region_file(const region_t *r, const char *what, const char *path, uint8_t **out,
+                            char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!path)
+        return 0;
+    int fd = open_region_file(r, what, path, err, errlen);
+    if (fd < 0)
+        return fd;
+    uint8_t *buf = malloc(r->size);
+    int rc = buf ? virt_pread_all(fd, buf, r->size, 0) : -ENOMEM;
+    close(fd);
+    if (rc < 0) {
+        free(buf);
+        return virt_errorf(err, errlen, rc, "%s: %s %s: cannot read it: %s", r->label, what, path,
+                           rc == -EIO ? "file ended early" : strerror(-rc));
+    }
+    *out = buf;
+    return 0;
+}
+
+static int create_guard(arm64_virt_t *b, unsigned int i, char *err, size_t errlen)
+{
+    const arm64_virt_guard_t *g = &b->cfg.guards[i];
+    region_t r = region_of("--guard", g->base, g->size);
+    uint8_t *contents = NULL, *writable = NULL;
+    char name[32];
+    int rc;
+
+    rc = read_region_file(&r, "contents", g->contents, &contents, err, errlen);
+    if (rc == 0)
+        rc = read_region_file(&r, "writable", g->writable, &writable, err, errlen);
+    if (rc == 0) {
+        snprintf(name, sizeof(name), "guard@%#" PRIx64, g->base);
+        mmio_guard_config_t gc = {
+            .name = name,
+            .base = g->base,
+            .size = g->size,
+            .contents = contents,
+            .writable = writable,
+            .policy = g->policy,
+        };
+        rc = mmio_guard_create(b->vm, &gc, &b->guards[i]);
+        if (rc < 0)
+            virt_errorf(err, errlen, rc, "%s: cannot create the region: %s", r.label,
+                        strerror(-rc));
+        else
+            LOG_INFO("%s: access-controlled region %#" PRIx64 "-%#" PRIx64 ", policy %s", name,
+                     g->base, g->base + g->size - 1, mmio_guard_policy_name(g->policy));
+    }
+    free(contents);
+    free(writable);
+    return rc;
+}
+
+/* Connect to a handler the way the region reconnects: non-blocking, so a full backlog fails. */
+static int connect_handler(const region_t *r, const char *path, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd, e;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return virt_errorf(err, errlen, -ENAMETOOLONG, "%s: socket %s: path too long", r->label,
+                           path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return virt_errorf(err, errlen, -errno, "%s: cannot make a socket: %s", r->label,
+                           strerror(errno));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return fd;
+    e = errno;
+    close(fd);
+    return virt_errorf(err, errlen, -e, "%s: cannot connect to the handler at %s: %s%s", r->label,
+                       path, strerror(e),
+                       e == ECONNREFUSED ? " (nothing listens there: start the handler first)"
+                       : e == EPROTOTYPE ? " (the handler must listen on a SOCK_SEQPACKET socket)"
+                       : e == EAGAIN     ? " (the handler accepts no more connections)"
+                                         : "");
+}
+
+static int create_forward(arm64_virt_t *b, unsigned int i, char *err, size_t errlen)
+{
+    const arm64_virt_forward_t *f = &b->cfg.forwards[i];
+    region_t r = region_of("--forward", f->base, f->size);
+    char name[32];
+    int fd = connect_handler(&r, f->socket, err, errlen);
+    int rc;
+
+    if (fd < 0)
+        return fd;
+    snprintf(name, sizeof(name), "forward@%#" PRIx64, f->base);
+    mmio_forward_config_t fc = {
+        .name = name,
+        .base = f->base,
+        .size = f->size,
+        .fd = fd,
+        .path = f->socket,
+        .timeout_ms = f->timeout_ms,
+        .reconnect_ms = ARM64_VIRT_FORWARD_RECONNECT_MS,
+    };
+    rc = mmio_forward_create(b->vm, &fc, &b->forwards[i]);
+    if (rc < 0) {
+        close(fd); /* a failed create leaves the socket to us */
+        return virt_errorf(err, errlen, rc, "%s: cannot create the region: %s", r.label,
+                           strerror(-rc));
+    }
+    LOG_INFO("%s: forwarding region %#" PRIx64 "-%#" PRIx64 " to the handler at %s", name, f->base,
+             f->base + f->size - 1, f->socket);
+    return 0;
+}
+
+/* The guards' contents go back to their initial bytes at every VM reset. */
+static void regions_reset_hook(vm_t *vm, void *cookie)
+{
+    arm64_virt_t *b = cookie;
+
+    for (unsigned int i = 0; i < b->cfg.nr_guards; i++)
+        mmio_guard_reset(b->guards[i]);
+}
+
+int virt_regions_create(arm64_virt_t *b, char *err, size_t errlen)
+{
+    int r;
+
+    for (unsigned int i = 0; i < b->cfg.nr_guards; i++) {
+        r = create_guard(b, i, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    for (unsigned int i = 0; i < b->cfg.nr_forwards; i++) {
+        r = create_forward(b, i, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    if (b->cfg.nr_guards) {
+        r = vm_register_reset_hook(b->vm, regions_reset_hook, b);
+        if (r < 0)
+            return virt_errorf(err, errlen, r, "cannot register the regions' reset: %s",
+                               strerror(-r));
+    }
+    return 0;
+}
+
+void virt_regions_destroy(arm64_virt_t *b)
+{
+    for (unsigned int i = 0; i < ARM64_VIRT_MAX_GUARDS; i++) {
+        mmio_guard_t *g = b->guards[i];
+        if (!g)
+            continue;
+        LOG_INFO("guard@%#" PRIx64 ": %" PRIu64 " reads, %" PRIu64 " writes, %" PRIu64
+                 " violations",
+                 mmio_guard_base(g), mmio_guard_stat(g, MMIO_GUARD_STAT_READS),
+                 mmio_guard_stat(g, MMIO_GUARD_STAT_WRITES),
+                 mmio_guard_stat(g, MMIO_GUARD_STAT_VIOLATIONS));
+        mmio_guard_destroy(g);
+        b->guards[i] = NULL;
+    }
+    for (unsigned int i = 0; i < ARM64_VIRT_MAX_FORWARDS; i++) {
+        mmio_forward_t *f = b->forwards[i];
+        if (!f)
+            continue;
+        char line[512];
+        int len = snprintf(line, sizeof(line), "forward@%#" PRIx64 ":", mmio_forward_base(f));
+        for (int s = 0; s < MMIO_FORWARD_STAT_COUNT && len < (int)sizeof(line); s++)
+            len += snprintf(line + len, sizeof(line) - (size_t)len, "%s %" PRIu64 " %s",
+                            s ? "," : "", mmio_forward_stat(f, (mmio_forward_stat_t)s),
+                            mmio_forward_stat_name((mmio_forward_stat_t)s));
+        LOG_INFO("%s", line);
+        mmio_forward_destroy(f);
+        b->forwards[i] = NULL;
+    }
+}

@@ -1,0 +1,348 @@
+/*
+ * Unit tests for src/arch/arm64/virt_regions.c: where the virt board lets
+ * --guard and --forward regions go, their files and sockets, and making,
+ * resetting and freeing them on a VM of the fake backend.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <vmmkit/log.h>
+
+#include "arch/arm64/virt_priv.h"
+#include "fake_hv.h"
+
+struct fixture {
+    char dir[64];
+    char contents[128]; /* 256 bytes: 0, 1, ..., 255 */
+    char writable[128]; /* 256 bytes: the first 16 writable */
+    char short_file[128];
+    char listening[128]; /* a SOCK_SEQPACKET socket someone listens on */
+    char dead[128];      /* a socket file nobody listens on */
+    int listen_fd;
+    arm64_virt_guard_t guards[ARM64_VIRT_MAX_GUARDS + 1];
+    arm64_virt_forward_t forwards[ARM64_VIRT_MAX_FORWARDS + 1];
+    arm64_virt_config_t cfg;
+    char err[512];
+};
+
+static void write_file(const char *path, const void *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int bind_socket(const char *path, bool listening)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    if (listening)
+        assert_int_equal(listen(fd, 4), 0);
+    return fd;
+}
+
+static int setup(void **state)
+{
+    vmm_log_set_level(VMM_LOG_ERR);
+    struct fixture *f = calloc(1, sizeof(*f));
+    uint8_t bytes[256];
+
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/vmmkit-regions-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->contents, sizeof(f->contents), "%s/contents", f->dir);
+    snprintf(f->writable, sizeof(f->writable), "%s/writable", f->dir);
+    snprintf(f->short_file, sizeof(f->short_file), "%s/short", f->dir);
+    snprintf(f->listening, sizeof(f->listening), "%s/handler.sock", f->dir);
+    snprintf(f->dead, sizeof(f->dead), "%s/dead.sock", f->dir);
+    for (int i = 0; i < 256; i++)
+        bytes[i] = (uint8_t)i;
+    write_file(f->contents, bytes, 256);
+    memset(bytes, 0, sizeof(bytes));
+    memset(bytes, 0xff, 16);
+    write_file(f->writable, bytes, 256);
+    write_file(f->short_file, bytes, 255);
+    f->listen_fd = bind_socket(f->listening, true);
+    close(bind_socket(f->dead, false));
+
+    f->cfg = (arm64_virt_config_t){
+        .ram_size = 256ull << 20,
+        .guards = f->guards,
+        .forwards = f->forwards,
+    };
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    close(f->listen_fd);
+    unlink(f->contents);
+    unlink(f->writable);
+    unlink(f->short_file);
+    unlink(f->listening);
+    unlink(f->dead);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Check @f's config, expecting @ret and (when @msg) a one-line message containing it. */
+static void check_expect(struct fixture *f, int ret, const char *msg)
+{
+    f->err[0] = '\0';
+    int r = virt_regions_check(&f->cfg, f->err, sizeof(f->err));
+    if (r != ret)
+        fail_msg("got %d want %d (%s)", r, ret, f->err);
+    if (msg && !strstr(f->err, msg))
+        fail_msg("message '%s' lacks '%s'", f->err, msg);
+    assert_null(strchr(f->err, '\n'));
+}
+
+static void test_places(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        uint64_t base, size;
+        int ret;
+        const char *msg;
+    } cases[] = {
+        {0x0c000000, 0x1000, 0, NULL},
+        {0x0c000000, 0x04000000, 0, NULL}, /* the whole free window */
+        {0x0a004000, 0x1000, 0, NULL},     /* right after the virtio-mmio windows */
+        {0x09001000, 0x1000, 0, NULL},     /* right after the UART */
+        {0x3f100000, 0x00f00000, 0, NULL}, /* between the ECAM and RAM */
+        {0x50000000, 0x1000, 0, NULL},     /* right after 256M of RAM */
+        {0x0, 0x1000, 0, NULL},            /* below everything */
+        {0x40000000, 0x1000, -EINVAL,
+         "--guard 0x40000000,0x1000: overlaps guest RAM at "
+         "0x40000000-0x4fffffff (--mem 256M)"},
+        {0x4ffff000, 0x2000, -EINVAL, "overlaps guest RAM"},
+        {0x3ffff000, 0x2000, -EINVAL, "overlaps guest RAM"},
+        {0x08000000, 0x1000, -EINVAL, "overlaps the GIC at 0x8000000-0x8ffffff"},
+        {0x08ffffff, 1, -EINVAL, "overlaps the GIC"},
+        {0x09000000, 0x1000, -EINVAL, "overlaps the PL011 UART at 0x9000000-0x9000fff"},
+        {0x09000fff, 0x10, -EINVAL, "overlaps the PL011 UART"},
+        {0x0a003e00, 0x1000, -EINVAL, "overlaps the virtio-mmio windows at 0xa000000-0xa003fff"},
+        {0x0ffff000, 0x2000, -EINVAL, "overlaps the PCI memory window at 0x10000000-0x3effffff"},
+        {0x3efff000, 0x2000, -EINVAL, "overlaps the PCI memory window"},
+        {0x3f0ff000, 0x1000, -EINVAL, "overlaps the PCI ECAM at 0x3f000000-0x3f0fffff"},
+        {0x07000000, 0x02000000, -EINVAL, "overlaps the GIC"},
+        {0x0c000000, 0, -EINVAL, "the size must be more than 0"},
+        {0xfffffffffffff000ull, 0x2000, -EINVAL, "must not wrap"},
+    };
+    (void)state;
+    f->cfg.nr_guards = 1;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        f->guards[0] = (arm64_virt_guard_t){.base = cases[i].base, .size = cases[i].size};
+        check_expect(f, cases[i].ret, cases[i].msg);
+        /* A forwarding region goes where a guard goes. */
+        f->cfg.nr_guards = 0;
+        f->cfg.nr_forwards = 1;
+        f->forwards[0] = (arm64_virt_forward_t){
+            .base = cases[i].base, .size = cases[i].size, .socket = f->listening};
+        check_expect(f, cases[i].ret, cases[i].ret ? "--forward " : NULL);
+        f->cfg.nr_guards = 1;
+        f->cfg.nr_forwards = 0;
+    }
+    /* A guard's own limits. */
+    f->guards[0] = (arm64_virt_guard_t){.base = 0x50000000, .size = MMIO_GUARD_MAX_SIZE + 1};
+    check_expect(f, -EINVAL, "larger than the limit of 64M");
+    f->guards[0] = (arm64_virt_guard_t){.base = 0x0c000000, .size = 1, .policy = 7};
+    check_expect(f, -EINVAL, "policy 7 is none of");
+}
+
+static void test_regions_overlap(void **state)
+{
+    struct fixture *f = *state;
+
+    f->cfg.nr_guards = 2;
+    f->cfg.nr_forwards = 1;
+    f->guards[0] = (arm64_virt_guard_t){.base = 0x0c000000, .size = 0x1000};
+    f->guards[1] = (arm64_virt_guard_t){.base = 0x0c001000, .size = 0x1000};
+    f->forwards[0] =
+        (arm64_virt_forward_t){.base = 0x0c002000, .size = 0x1000, .socket = f->listening};
+    check_expect(f, 0, NULL);
+    f->guards[1].base = 0x0c000fff;
+    check_expect(f, -EINVAL, "--guard 0xc000fff,0x1000: overlaps --guard 0xc000000,0x1000");
+    f->guards[1].base = 0x0c001000;
+    f->forwards[0].base = 0x0c001800;
+    check_expect(f, -EINVAL, "--forward 0xc001800,0x1000: overlaps --guard 0xc001000,0x1000");
+    f->forwards[0].base = 0x0c002000;
+    f->cfg.nr_forwards = 2;
+    f->forwards[1] =
+        (arm64_virt_forward_t){.base = 0x0c000000, .size = 0x10000, .socket = f->listening};
+    check_expect(f, -EINVAL, "--forward 0xc000000,0x10000: overlaps --guard 0xc000000,0x1000");
+
+    /* At most 8 of each. */
+    f->cfg.nr_guards = ARM64_VIRT_MAX_GUARDS + 1;
+    check_expect(f, -EINVAL, "9 --guard regions: at most 8");
+    f->cfg.nr_guards = 0;
+    f->cfg.nr_forwards = ARM64_VIRT_MAX_FORWARDS + 1;
+    check_expect(f, -EINVAL, "9 --forward regions: at most 8");
+}
+
+static void test_files_and_sockets(void **state)
+{
+    struct fixture *f = *state;
+    char msg[512];
+
+    f->cfg.nr_guards = 1;
+    f->guards[0] = (arm64_virt_guard_t){
+        .base = 0x0c000000, .size = 256, .contents = f->contents, .writable = f->writable};
+    check_expect(f, 0, NULL);
+    f->guards[0].size = 512;
+    snprintf(msg, sizeof(msg),
+             "--guard 0xc000000,0x200: contents %s: 256 bytes, but the region is 512 bytes",
+             f->contents);
+    check_expect(f, -EINVAL, msg);
+    f->guards[0].size = 256;
+    f->guards[0].writable = f->short_file;
+    snprintf(msg, sizeof(msg), "writable %s: 255 bytes, but the region is 256", f->short_file);
+    check_expect(f, -EINVAL, msg);
+    f->guards[0].writable = "/nonexistent/mask";
+    check_expect(f, -ENOENT, "--guard 0xc000000,0x100: writable /nonexistent/mask: No such file");
+    f->guards[0].writable = f->dir;
+    check_expect(f, -EINVAL, "not a regular file");
+    f->guards[0].writable = NULL;
+    f->guards[0].contents = NULL;
+    check_expect(f, 0, NULL);
+
+    f->cfg.nr_guards = 0;
+    f->cfg.nr_forwards = 1;
+    f->forwards[0] = (arm64_virt_forward_t){.base = 0x0c100000, .size = 0x1000};
+    check_expect(f, -EINVAL, "--forward 0xc100000,0x1000: no socket given");
+    f->forwards[0].socket = "/nonexistent/handler.sock";
+    check_expect(f, -ENOENT,
+                 "--forward 0xc100000,0x1000: socket /nonexistent/handler.sock: No such file or "
+                 "directory (start the handler first)");
+    f->forwards[0].socket = f->contents;
+    check_expect(f, -ENOTSOCK, "is not a socket");
+    f->forwards[0].socket = f->dead; /* exists: connecting is for create */
+    check_expect(f, 0, NULL);
+    f->forwards[0].socket = f->listening;
+    f->forwards[0].timeout_ms = MMIO_FORWARD_MAX_TIMEOUT_MS + 1;
+    check_expect(f, -EINVAL, "timeout 60001 ms is over the limit");
+}
+
+static void test_create_reset_destroy(void **state)
+{
+    struct fixture *f = *state;
+    arm64_virt_t *b = calloc(1, sizeof(*b));
+    uint8_t buf[256];
+    uint64_t v;
+
+    assert_non_null(b);
+    b->vm = fake_vm_create();
+    assert_non_null(b->vm);
+    assert_int_equal(vm_memory_init(b->vm), 0);
+    f->cfg.nr_guards = 2;
+    f->guards[0] = (arm64_virt_guard_t){.base = 0x0c000000,
+                                        .size = 256,
+                                        .policy = MMIO_GUARD_MASK,
+                                        .contents = f->contents,
+                                        .writable = f->writable};
+    f->guards[1] = (arm64_virt_guard_t){.base = 0x0c001000, .size = 16};
+    f->cfg.nr_forwards = 1;
+    f->forwards[0] = (arm64_virt_forward_t){
+        .base = 0x0c100000, .size = 0x1000, .socket = f->listening, .timeout_ms = 100};
+    b->cfg = f->cfg;
+    check_expect(f, 0, NULL);
+    assert_int_equal(virt_regions_create(b, f->err, sizeof(f->err)), 0);
+    assert_non_null(b->guards[0]);
+    assert_non_null(b->guards[1]);
+    assert_non_null(b->forwards[0]);
+    assert_true(mmio_forward_connected(b->forwards[0]));
+
+    /* The contents came from the file, the mask too; a guard without files is zeros. */
+    assert_int_equal(mmio_guard_read(b->guards[0], 0, buf, 256), 0);
+    for (int i = 0; i < 256; i++)
+        assert_int_equal(buf[i], i);
+    v = 0xaaaaaaaaaaaaaaaaull;
+    assert_int_equal(mmio_guard_access(b->guards[0], 12, 8, true, &v), FAULT_HANDLED);
+    assert_int_equal(mmio_guard_access(b->guards[0], 12, 8, false, &v), FAULT_HANDLED);
+    assert_int_equal(v, 0x13121110aaaaaaaaull); /* bytes 12..15 writable, 16..19 not */
+    assert_int_equal(mmio_guard_read(b->guards[1], 0, buf, 16), 0);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(buf[i], 0);
+
+    /* Reset puts the file's bytes back. */
+    assert_int_equal(vm_reset(b->vm), 0);
+    assert_int_equal(mmio_guard_access(b->guards[0], 12, 8, false, &v), FAULT_HANDLED);
+    assert_int_equal(v, 0x131211100f0e0d0cull);
+
+    /* The ranges are taken while the regions live and free again after. */
+    assert_null(vm_reserve_memory_at(b->vm, 0x0c100800, 0x10, NULL, NULL));
+    virt_regions_destroy(b);
+    assert_null(b->guards[0]);
+    assert_null(b->forwards[0]);
+    vm_memory_reservation_t *res = vm_reserve_memory_at(b->vm, 0x0c000000, 0x200000, NULL, NULL);
+    assert_non_null(res);
+    vm_free_reserved_memory(b->vm, res);
+    vm_destroy(b->vm);
+    free(b);
+}
+
+static void test_create_failures(void **state)
+{
+    struct fixture *f = *state;
+    arm64_virt_t *b = calloc(1, sizeof(*b));
+    char msg[512];
+
+    assert_non_null(b);
+    b->vm = fake_vm_create();
+    assert_non_null(b->vm);
+    assert_int_equal(vm_memory_init(b->vm), 0);
+    f->cfg.nr_forwards = 1;
+    f->forwards[0] = (arm64_virt_forward_t){.base = 0x0c100000, .size = 0x1000, .socket = f->dead};
+    b->cfg = f->cfg;
+    assert_int_equal(virt_regions_create(b, f->err, sizeof(f->err)), -ECONNREFUSED);
+    snprintf(msg, sizeof(msg),
+             "--forward 0xc100000,0x1000: cannot connect to the handler at %s: Connection "
+             "refused (nothing listens there: start the handler first)",
+             f->dead);
+    assert_string_equal(f->err, msg);
+    assert_null(b->forwards[0]);
+
+    /* The file changed between the check and the create. */
+    f->cfg.nr_forwards = 0;
+    f->cfg.nr_guards = 1;
+    f->guards[0] = (arm64_virt_guard_t){.base = 0x0c000000, .size = 255, .contents = f->short_file};
+    b->cfg = f->cfg;
+    check_expect(f, 0, NULL);
+    write_file(f->short_file, "x", 1);
+    assert_int_equal(virt_regions_create(b, f->err, sizeof(f->err)), -EINVAL);
+    assert_non_null(strstr(f->err, "1 bytes, but the region is 255 bytes"));
+    virt_regions_destroy(b);
+    vm_destroy(b->vm);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_places, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_regions_overlap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_and_sockets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_reset_destroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_failures, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
