@@ -54,6 +54,7 @@ check: build guest
 
 bench: build guest
 	@bench/boot
+	@bench/io
 
 # libFuzzer harnesses (tests/fuzz/README.md), in a separate clang build with
 # sanitizers: fuzz-check runs each fuzzer for 10 s, fuzz for 5 minutes.
