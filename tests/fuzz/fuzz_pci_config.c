@@ -32,16 +32,15 @@
  * Build with -I src (fake_hv.h needs the core's private headers).
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <vmmkit/guest_memory.h>
 #include <vmmkit/log.h>
 #include <vmmkit/pci.h>
 #include <vmmkit/virtio_pci.h>
 
-#include "../unit/fake_hv.h"
+#define FUZZ_NAME "fuzz_pci_config"
+#include "fuzz_driver.h"
 
 #define ECAM 0x30000000ull
 #define NR_BUSES 2u
@@ -55,15 +54,7 @@
 #define QMAX 16u
 #define CFG_SIZE 16u
 #define DEV_ID VIRTIO_ID_RNG
-#define RECORD 12u
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_pci_config: %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define RECORD_OFF_BYTES 3u /* 12-byte records */
 
 static const pci_host_config_t host_cfg = {
     .ecam_base = ECAM,
@@ -189,27 +180,15 @@ static const virtio_device_ops_t dummy_ops = {
     .reset = dummy_reset,
 };
 
-static int map_ram(uintptr_t addr, size_t size, vm_memory_backing_t *backing, void *cookie)
-{
-    backing->hva = cookie;
-    backing->readonly = false;
-    return 0;
-}
-
 static bool harness_init(struct harness *h)
 {
-    vm_memory_reservation_t *r;
-
     memset(h, 0, sizeof(*h));
     if (vm_create_with_backend(&h->vm, "fuzz", &fuzz_ops) < 0) {
         return false;
     }
     h->vcpu = vm_create_vcpu(h->vm, 0);
-    h->ram = aligned_alloc(4096, RAM_SIZE);
-    r = vm_reserve_memory_at(h->vm, RAM_BASE, RAM_SIZE, NULL, NULL);
-    CHECK(h->vcpu && h->ram && r);
-    memset(h->ram, 0, RAM_SIZE);
-    CHECK(vm_map_reservation(h->vm, r, map_ram, h->ram) == 0);
+    CHECK(h->vcpu);
+    h->ram = fuzz_ram_map(h->vm, RAM_BASE, RAM_SIZE);
     CHECK(pci_host_create(h->vm, &host_cfg, &h->host) == 0);
     CHECK(virtio_device_init(&h->vdev, h->vm, &dummy_ops, h, 0) == 0);
     CHECK(virtio_pci_register(h->host, &h->vdev, SLOT, NULL, &h->vp) == (int)SLOT);
@@ -222,18 +201,6 @@ static void harness_fini(struct harness *h)
     CHECK(h->vdev.transport == NULL);
     vm_destroy(h->vm);
     free(h->ram);
-}
-
-static uint64_t guest_access(struct harness *h, uint64_t addr, uint32_t len, bool write,
-                             uint64_t value)
-{
-    struct fake_exit e;
-    uint64_t v = 0;
-
-    fake_mmio(&e, addr, len, write, value);
-    CHECK(vcpu_handle_exit(h->vcpu, &e.exit) == VCPU_CONTINUE);
-    memcpy(&v, e.exit.mmio.data, len);
-    return v;
 }
 
 static uint32_t cfg(struct harness *h, unsigned int reg, unsigned int len)
@@ -341,13 +308,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(h);
         return 0;
     }
-    for (size_t pos = 0; pos + RECORD <= size; pos += RECORD) {
-        const uint8_t *r = data + pos;
-        unsigned int kind = r[0] & 7;
-        uint32_t len = widths[(r[0] >> 3) & 3];
-        uint32_t off = (uint32_t)r[1] | (uint32_t)r[2] << 8 | (uint32_t)r[3] << 16;
-        uint64_t value, a;
-        memcpy(&value, r + 4, 8);
+    size_t pos = 0;
+    fuzz_record_t rec;
+    while (fuzz_record_next(data, size, &pos, RECORD_OFF_BYTES, &rec)) {
+        unsigned int kind = rec.head & 7;
+        uint32_t len = widths[(rec.head >> 3) & 3];
+        uint32_t off = rec.off;
+        uint64_t value = rec.value, a;
 
         switch (kind) {
         case 0:
@@ -356,19 +323,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (a + len > ECAM + (uint64_t)NR_BUSES * PCI_ECAM_BUS_SIZE) {
                 a -= len;
             }
-            guest_access(h, a, len, kind == 1, value);
+            fuzz_guest_access(h->vcpu, a, len, kind == 1, value);
             break;
         case 2:
         case 3:
             a = bar0(h) + off % (VIRTIO_PCI_BAR_SIZE + 0x800u);
             if (a + len - 1 >= a) { /* not wrapping the address space */
-                guest_access(h, a, len, kind == 3, value);
+                fuzz_guest_access(h->vcpu, a, len, kind == 3, value);
             }
             break;
         case 4:
         case 5:
             a = ((off & 0x800000u) ? MMIO64 : MMIO32) + (off & 0x7fffffu);
-            guest_access(h, a, len, kind == 5, value);
+            fuzz_guest_access(h->vcpu, a, len, kind == 5, value);
             break;
         case 6:
             memcpy(h->ram + off % (RAM_SIZE - 8), &value, 8);

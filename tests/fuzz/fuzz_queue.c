@@ -33,7 +33,8 @@
 #include <vmmkit/log.h>
 #include <vmmkit/virtio_queue.h>
 
-#include "../unit/fake_hv.h"
+#define FUZZ_NAME "fuzz_queue"
+#include "fuzz_driver.h"
 
 #define RAM_BASE 0x10000ull
 #define REGION_SIZE 0x10000ull /* two regions, back to back */
@@ -41,14 +42,6 @@
 #define HEADER 17u
 #define STEP 4u
 #define MAX_POPS 64u /* per POP_ALL step, to keep an input fast */
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_queue: %s:%d: %s\n", __FILE__, __LINE__, #cond);                 \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 struct harness {
     vm_t *vm;

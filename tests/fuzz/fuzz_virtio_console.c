@@ -36,114 +36,48 @@
  */
 #include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <vmmkit/chardev.h>
-#include <vmmkit/guest_memory.h>
 #include <vmmkit/log.h>
 #include <vmmkit/virtio_console.h>
 
-#include "../unit/fake_hv.h"
+#define FUZZ_NAME "fuzz_virtio_console"
+#include "fuzz_driver.h"
 
 #define RAM_BASE 0x10000ull
 #define RAM_SIZE 0x10000ull
-#define QUEUE_STRIDE 0x400u
-#define DESC_OFF 0x000u
-#define AVAIL_OFF 0x100u
-#define USED_OFF 0x200u
 #define NPORTS 3u
 #define NQ (2u * (NPORTS + 1u))
-#define RECORD 11u
+#define RECORD_OFF_BYTES 2u /* 11-byte records */
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_virtio_console: %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+/* Queue q's rings at q * 0x400: descriptors +0, available ring +0x100, used ring +0x200. */
+static const fuzz_rings_t rings = {
+    .nq = NQ, .stride = 0x400, .desc = 0x000, .avail = 0x100, .used = 0x200, .end = 0x400};
 
 struct harness {
     vm_t *vm;
-    uint8_t *ram;
     int null_fd;
     chardev_t *cd[NPORTS];
     virtio_console_t *con;
-    virtio_device_t *vdev;
-    virtio_transport_ops_t transport;
-    uint64_t features;
-    uint16_t qsize;
-    uint16_t avail_idx[NQ]; /* the driver's next avail.idx per queue */
-    uint64_t offered;       /* host input bytes offered */
-    uint64_t irqs;
+    fuzz_driver_t drv;
+    uint64_t offered; /* host input bytes offered */
 };
-
-static void count_irq(virtio_device_t *vdev, unsigned int queue)
-{
-    struct harness *h = vdev->transport_priv;
-    h->irqs++;
-}
-
-static void count_config_irq(virtio_device_t *vdev)
-{
-    struct harness *h = vdev->transport_priv;
-    h->irqs++;
-}
-
-/* RAM for the map iterator: the harness's heap buffer. */
-static int map_ram(uintptr_t addr, size_t size, vm_memory_backing_t *backing, void *cookie)
-{
-    backing->hva = cookie;
-    backing->readonly = false;
-    return 0;
-}
-
-static uint64_t ring_base(unsigned int q)
-{
-    return RAM_BASE + (uint64_t)q * QUEUE_STRIDE;
-}
-
-/* What a driver does at probe (3.1.1), under the lock as a transport would. */
-static void bring_up(struct harness *h)
-{
-    virtio_device_t *v = h->vdev;
-
-    pthread_mutex_lock(&v->lock);
-    virtio_device_write_status(v, 0);
-    virtio_device_write_status(v, 1);
-    virtio_device_write_status(v, 3);
-    virtio_device_write_features(v, 0, (uint32_t)h->features);
-    virtio_device_write_features(v, 1, (uint32_t)(h->features >> 32));
-    virtio_device_write_status(v, 11);
-    for (unsigned int q = 0; q < NQ; q++) {
-        v->qcfg[q].size = h->qsize;
-        v->qcfg[q].desc = ring_base(q) + DESC_OFF;
-        v->qcfg[q].driver = ring_base(q) + AVAIL_OFF;
-        v->qcfg[q].device = ring_base(q) + USED_OFF;
-        virtio_device_queue_enable(v, q);
-        memset(h->ram + (ring_base(q) - RAM_BASE) + AVAIL_OFF, 0, QUEUE_STRIDE - AVAIL_OFF);
-        h->avail_idx[q] = 0;
-    }
-    virtio_device_write_status(v, 15);
-    pthread_mutex_unlock(&v->lock);
-}
 
 static bool harness_init(struct harness *h, uint8_t feat, uint8_t size)
 {
+    static const uint64_t picks[] = {
+        1ull << VIRTIO_F_RING_EVENT_IDX, 1ull << VIRTIO_F_RING_INDIRECT_DESC,
+        1ull << VIRTIO_CONSOLE_F_MULTIPORT, 1ull << VIRTIO_CONSOLE_F_EMERG_WRITE};
     virtio_console_port_config_t ports[NPORTS] = {{0}};
 
     memset(h, 0, sizeof(*h));
     if (vm_create_with_backend(&h->vm, "fuzz", &fake_hv_ops) < 0) {
         return false;
     }
-    h->ram = aligned_alloc(4096, RAM_SIZE);
-    vm_memory_reservation_t *r = vm_reserve_memory_at(h->vm, RAM_BASE, RAM_SIZE, NULL, NULL);
-    CHECK(h->ram && r);
-    memset(h->ram, 0, RAM_SIZE);
-    CHECK(vm_map_reservation(h->vm, r, map_ram, h->ram) == 0);
+    uint8_t *ram = fuzz_ram_map(h->vm, RAM_BASE, RAM_SIZE);
 
     h->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     CHECK(h->null_fd >= 0);
@@ -154,26 +88,10 @@ static bool harness_init(struct harness *h, uint8_t feat, uint8_t size)
     }
     ports[1].name = "fuzz.port1";
     CHECK(virtio_console_create_ports(h->vm, 0, ports, NPORTS, &h->con) == 0);
-    h->vdev = virtio_console_device(h->con);
-    h->transport.notify_used = count_irq;
-    h->transport.notify_config = count_config_irq;
-    virtio_device_set_transport(h->vdev, &h->transport, h);
-
-    h->features = 1ull << VIRTIO_F_VERSION_1;
-    if (feat & 1) {
-        h->features |= 1ull << VIRTIO_F_RING_EVENT_IDX;
-    }
-    if (feat & 2) {
-        h->features |= 1ull << VIRTIO_F_RING_INDIRECT_DESC;
-    }
-    if (feat & 4) {
-        h->features |= 1ull << VIRTIO_CONSOLE_F_MULTIPORT;
-    }
-    if (feat & 8) {
-        h->features |= 1ull << VIRTIO_CONSOLE_F_EMERG_WRITE;
-    }
-    h->qsize = (uint16_t)(1u << (size % 5));
-    bring_up(h);
+    fuzz_driver_attach(&h->drv, virtio_console_device(h->con), ram, RAM_BASE, &rings,
+                       fuzz_features(1ull << VIRTIO_F_VERSION_1, feat, picks, 4),
+                       (uint16_t)(1u << (size % 5)));
+    fuzz_driver_bring_up(&h->drv);
     return true;
 }
 
@@ -185,25 +103,7 @@ static void harness_fini(struct harness *h)
     virtio_console_destroy(h->con);
     close(h->null_fd);
     vm_destroy(h->vm);
-    free(h->ram);
-}
-
-static void kick(struct harness *h, unsigned int q)
-{
-    pthread_mutex_lock(&h->vdev->lock);
-    virtio_device_queue_notify(h->vdev, q);
-    pthread_mutex_unlock(&h->vdev->lock);
-}
-
-/* The driver makes @head available on queue @q (2.7.13) in its original ring. */
-static void publish(struct harness *h, unsigned int q, uint16_t head)
-{
-    uint8_t *avail = h->ram + (ring_base(q) - RAM_BASE) + AVAIL_OFF;
-    uint16_t slot = (uint16_t)(h->avail_idx[q] % h->qsize);
-    uint16_t le_head = htole16(head);
-    memcpy(avail + 4 + 2u * slot, &le_head, 2);
-    h->avail_idx[q]++;
-    __atomic_store_n((uint16_t *)(avail + 2), htole16(h->avail_idx[q]), __ATOMIC_RELEASE);
+    free(h->drv.ram);
 }
 
 /* Host side: input, config space, a kick. */
@@ -211,7 +111,7 @@ static void host_event(struct harness *h, uint16_t off, uint64_t value)
 {
     static const uint32_t widths[4] = {1, 2, 4, 8};
     uint8_t buf[300];
-    virtio_device_t *v = h->vdev;
+    virtio_device_t *v = h->drv.vdev;
 
     switch (value % 4) {
     case 0: {
@@ -241,39 +141,7 @@ static void host_event(struct harness *h, uint16_t off, uint64_t value)
         return;
     }
     default:
-        kick(h, off % NQ);
-        return;
-    }
-}
-
-static void misbehave(struct harness *h, uint16_t off, uint64_t value)
-{
-    virtio_device_t *v = h->vdev;
-    unsigned int q = off % NQ;
-
-    switch (value % 4) {
-    case 0:
-        bring_up(h);
-        return;
-    case 1:
-        pthread_mutex_lock(&v->lock);
-        virtio_device_write_status(v, (uint8_t)(value >> 8));
-        pthread_mutex_unlock(&v->lock);
-        return;
-    case 2:
-        pthread_mutex_lock(&v->lock);
-        virtio_device_queue_disable(v, q);
-        v->qcfg[q].size = (uint16_t)(value >> 8);
-        v->qcfg[q].desc = ring_base(q) + DESC_OFF + off;
-        v->qcfg[q].driver = ring_base(q) + AVAIL_OFF + off;
-        v->qcfg[q].device = ring_base(q) + USED_OFF + off;
-        virtio_device_queue_enable(v, q);
-        pthread_mutex_unlock(&v->lock);
-        return;
-    default:
-        pthread_mutex_lock(&v->lock);
-        virtio_device_queue_disable(v, q);
-        pthread_mutex_unlock(&v->lock);
+        fuzz_driver_kick(&h->drv, off % NQ);
         return;
     }
 }
@@ -283,7 +151,7 @@ static void check_invariants(struct harness *h)
 {
     CHECK(virtio_console_stat(h->con, VIRTIO_CONSOLE_STAT_RX_BYTES) <= h->offered);
     CHECK(virtio_console_stat(h->con, VIRTIO_CONSOLE_STAT_TX_ERRORS) == 0); /* /dev/null */
-    CHECK(!(h->vdev->status & 0x30));
+    CHECK(!(h->drv.vdev->status & 0x30));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -299,27 +167,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(h);
         return 0;
     }
-    for (size_t pos = 2; pos + RECORD <= size; pos += RECORD) {
-        const uint8_t *r = data + pos;
-        uint16_t off = (uint16_t)(r[1] | (r[2] << 8));
-        uint64_t value;
-        memcpy(&value, r + 3, 8);
+    size_t pos = 2;
+    fuzz_record_t rec;
+    while (fuzz_record_next(data, size, &pos, RECORD_OFF_BYTES, &rec)) {
+        uint16_t off = (uint16_t)rec.off;
 
-        switch (r[0] & 3) {
+        switch (rec.head & 3) {
         case 0:
-            memcpy(h->ram + off % (RAM_SIZE - 7), &value, 8);
+            memcpy(h->drv.ram + off % (RAM_SIZE - 7), &rec.value, 8);
             break;
         case 1:
-            publish(h, off % NQ, (uint16_t)value);
-            if (!(value & (1ull << 16))) {
-                kick(h, off % NQ);
+            fuzz_driver_publish(&h->drv, off % NQ, (uint16_t)rec.value);
+            if (!(rec.value & (1ull << 16))) {
+                fuzz_driver_kick(&h->drv, off % NQ);
             }
             break;
         case 2:
-            host_event(h, off, value);
+            host_event(h, off, rec.value);
             break;
         default:
-            misbehave(h, off, value);
+            fuzz_driver_misbehave(&h->drv, off % NQ, off, rec.value);
             break;
         }
         check_invariants(h);

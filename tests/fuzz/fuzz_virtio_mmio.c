@@ -33,15 +33,14 @@
  * (a descriptor loop, an avail.idx jump), activate_fails.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <vmmkit/guest_memory.h>
 #include <vmmkit/log.h>
 #include <vmmkit/virtio_mmio.h>
 
-#include "fake_hv.h"
+#define FUZZ_NAME "fuzz_virtio_mmio"
+#include "fuzz_driver.h"
 
 #define BASE 0x0a000000ull
 #define INTID 40u
@@ -50,15 +49,7 @@
 #define NQ 2u
 #define QMAX 16u
 #define CFG_SIZE 24u
-#define RECORD 11u
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_virtio_mmio: %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define RECORD_OFF_BYTES 2u /* 11-byte records */
 
 struct harness {
     vm_t *vm;
@@ -174,14 +165,6 @@ static const virtio_device_ops_t dummy_ops = {
     .reset = dummy_reset,
 };
 
-/* RAM for the map iterator: the harness's heap buffer. */
-static int map_ram(uintptr_t addr, size_t size, vm_memory_backing_t *backing, void *cookie)
-{
-    backing->hva = cookie;
-    backing->readonly = false;
-    return 0;
-}
-
 static bool harness_init(struct harness *h)
 {
     memset(h, 0, sizeof(*h));
@@ -189,11 +172,8 @@ static bool harness_init(struct harness *h)
         return false;
     }
     h->vcpu = vm_create_vcpu(h->vm, 0);
-    h->ram = aligned_alloc(4096, RAM_SIZE);
-    vm_memory_reservation_t *r = vm_reserve_memory_at(h->vm, RAM_BASE, RAM_SIZE, NULL, NULL);
-    CHECK(h->vcpu && h->ram && r);
-    memset(h->ram, 0, RAM_SIZE);
-    CHECK(vm_map_reservation(h->vm, r, map_ram, h->ram) == 0);
+    CHECK(h->vcpu);
+    h->ram = fuzz_ram_map(h->vm, RAM_BASE, RAM_SIZE);
     CHECK(virtio_device_init(&h->vdev, h->vm, &dummy_ops, h, 0) == 0);
     CHECK(virtio_mmio_register(h->vm, &h->vdev, BASE, INTID, NULL, &h->m) == 0);
     return true;
@@ -237,18 +217,6 @@ static void check_invariants(struct harness *h)
     }
 }
 
-/* One guest access to the window; returns what a read saw. */
-static uint64_t mmio_access(struct harness *h, uint64_t off, uint32_t len, bool write,
-                            uint64_t value)
-{
-    struct fake_exit e;
-    fake_mmio(&e, BASE + off, len, write, value);
-    CHECK(vcpu_handle_exit(h->vcpu, &e.exit) == VCPU_CONTINUE);
-    uint64_t v = 0;
-    memcpy(&v, e.exit.mmio.data, len);
-    return v;
-}
-
 static void host_event(struct harness *h, uint64_t value)
 {
     virtio_device_t *v = &h->vdev;
@@ -289,19 +257,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(h);
         return 0;
     }
-    for (size_t pos = 0; pos + RECORD <= size; pos += RECORD) {
-        const uint8_t *r = data + pos;
-        unsigned int kind = r[0] & 3;
-        uint32_t len = widths[(r[0] >> 2) & 3];
-        uint16_t off = (uint16_t)(r[1] | (r[2] << 8));
-        uint64_t value;
-        memcpy(&value, r + 3, 8);
+    size_t pos = 0;
+    fuzz_record_t rec;
+    while (fuzz_record_next(data, size, &pos, RECORD_OFF_BYTES, &rec)) {
+        unsigned int kind = rec.head & 3;
+        uint32_t len = widths[(rec.head >> 2) & 3];
+        uint16_t off = (uint16_t)rec.off;
+        uint64_t value = rec.value;
 
         switch (kind) {
         case 0:
         case 1: {
             uint64_t o = off % (VIRTIO_MMIO_SIZE + 0x10);
-            uint64_t got = mmio_access(h, o, len, kind == 1, value);
+            uint64_t got = fuzz_guest_access(h->vcpu, BASE + o, len, kind == 1, value);
             if (kind == 0 && o == VIRTIO_MMIO_REG_INTERRUPT_STATUS && len == 4) {
                 CHECK((got & ~3ull) == 0);
             }

@@ -46,120 +46,58 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <vmmkit/guest_memory.h>
 #include <vmmkit/log.h>
 #include <vmmkit/net_backend.h>
 #include <vmmkit/virtio_net.h>
 
-#include "../unit/fake_hv.h"
+#define FUZZ_NAME "fuzz_virtio_net"
+#include "fuzz_driver.h"
 
 #define RAM_BASE 0x10000ull
 #define RAM_SIZE 0x20000ull /* room for a frame near the 64 KiB limit */
-#define QUEUE_STRIDE 0x400u
-#define DESC_OFF 0x000u
-#define AVAIL_OFF 0x100u
-#define USED_OFF 0x200u
 #define NQ 2u
-#define RECORD 11u
+#define RECORD_OFF_BYTES 2u /* 11-byte records */
 #define HDR VIRTIO_NET_HDR_LEN
 #define POLL_ROUNDS 8
 #define F(bit) (1ull << (bit))
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_virtio_net: %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+/* Queue q's rings at q * 0x400: descriptors +0, available ring +0x100, used ring +0x200. */
+static const fuzz_rings_t rings = {
+    .nq = NQ, .stride = 0x400, .desc = 0x000, .avail = 0x100, .used = 0x200, .end = 0x400};
 
 struct harness {
     vm_t *vm;
-    uint8_t *ram;
     int peer; /* the network's end; -1 once it hung up */
     net_backend_t *be;
     net_backend_ops_t nopeek_ops;
     virtio_net_t *net;
-    virtio_device_t *vdev;
-    virtio_transport_ops_t transport;
-    uint64_t features;
-    uint16_t qsize;
-    uint16_t avail_idx[NQ];
+    fuzz_driver_t drv;
     uint64_t injected; /* frames the network sent */
     uint64_t received; /* frames the network got */
-    uint64_t irqs;
 };
 
 static uint8_t frame_buf[HDR + 60000 + 4096];
 
-static void count_irq(virtio_device_t *vdev, unsigned int queue)
-{
-    struct harness *h = vdev->transport_priv;
-    h->irqs++;
-}
-
-static void count_config_irq(virtio_device_t *vdev)
-{
-    struct harness *h = vdev->transport_priv;
-    h->irqs++;
-}
-
-static int map_ram(uintptr_t addr, size_t size, vm_memory_backing_t *backing, void *cookie)
-{
-    backing->hva = cookie;
-    backing->readonly = false;
-    return 0;
-}
-
-static uint64_t ring_base(unsigned int q)
-{
-    return RAM_BASE + (uint64_t)q * QUEUE_STRIDE;
-}
-
-/* What a driver does at probe (3.1.1), under the lock as a transport would. */
-static void bring_up(struct harness *h)
-{
-    virtio_device_t *v = h->vdev;
-
-    pthread_mutex_lock(&v->lock);
-    virtio_device_write_status(v, 0);
-    virtio_device_write_status(v, 1);
-    virtio_device_write_status(v, 3);
-    virtio_device_write_features(v, 0, (uint32_t)h->features);
-    virtio_device_write_features(v, 1, (uint32_t)(h->features >> 32));
-    virtio_device_write_status(v, 11);
-    for (unsigned int q = 0; q < NQ; q++) {
-        v->qcfg[q].size = h->qsize;
-        v->qcfg[q].desc = ring_base(q) + DESC_OFF;
-        v->qcfg[q].driver = ring_base(q) + AVAIL_OFF;
-        v->qcfg[q].device = ring_base(q) + USED_OFF;
-        virtio_device_queue_enable(v, q);
-        memset(h->ram + (ring_base(q) - RAM_BASE) + AVAIL_OFF, 0, QUEUE_STRIDE - AVAIL_OFF);
-        h->avail_idx[q] = 0;
-    }
-    virtio_device_write_status(v, 15);
-    pthread_mutex_unlock(&v->lock);
-}
-
+/* Byte 0 of the input: bit i adds picks[i] (the TSO pairs without the checksum they need). */
 static uint64_t driver_features(uint8_t b)
 {
-    uint64_t f = F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC);
+    static const uint64_t picks[] = {
+        F(VIRTIO_F_RING_EVENT_IDX),
+        F(VIRTIO_F_RING_INDIRECT_DESC),
+        F(VIRTIO_NET_F_MRG_RXBUF),
+        F(VIRTIO_NET_F_CSUM),
+        F(VIRTIO_NET_F_GUEST_CSUM),
+        F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6),
+        F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6),
+        F(VIRTIO_NET_F_STATUS),
+    };
 
-    f |= (b & 1) ? F(VIRTIO_F_RING_EVENT_IDX) : 0;
-    f |= (b & 2) ? F(VIRTIO_F_RING_INDIRECT_DESC) : 0;
-    f |= (b & 4) ? F(VIRTIO_NET_F_MRG_RXBUF) : 0;
-    f |= (b & 8) ? F(VIRTIO_NET_F_CSUM) : 0;
-    f |= (b & 16) ? F(VIRTIO_NET_F_GUEST_CSUM) : 0;
-    f |= (b & 32) ? F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) : 0;
-    f |= (b & 64) ? F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) : 0;
-    f |= (b & 128) ? F(VIRTIO_NET_F_STATUS) : 0;
-    return f;
+    return fuzz_features(F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC), b, picks, 8);
 }
 
 static bool harness_init(struct harness *h, uint8_t feat, uint8_t size)
@@ -171,11 +109,7 @@ static bool harness_init(struct harness *h, uint8_t feat, uint8_t size)
     if (vm_create_with_backend(&h->vm, "fuzz", &fake_hv_ops) < 0) {
         return false;
     }
-    h->ram = aligned_alloc(4096, RAM_SIZE);
-    vm_memory_reservation_t *r = vm_reserve_memory_at(h->vm, RAM_BASE, RAM_SIZE, NULL, NULL);
-    CHECK(h->ram && r);
-    memset(h->ram, 0, RAM_SIZE);
-    CHECK(vm_map_reservation(h->vm, r, map_ram, h->ram) == 0);
+    uint8_t *ram = fuzz_ram_map(h->vm, RAM_BASE, RAM_SIZE);
 
     CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
     h->peer = sv[1];
@@ -188,14 +122,9 @@ static bool harness_init(struct harness *h, uint8_t feat, uint8_t size)
     virtio_net_config_t cfg = {.has_mac = true, .backend = h->be, .io = NULL};
     memcpy(cfg.mac, mac, 6);
     CHECK(virtio_net_create(h->vm, 0, &cfg, &h->net) == 0);
-    h->vdev = virtio_net_device(h->net);
-    h->transport.notify_used = count_irq;
-    h->transport.notify_config = count_config_irq;
-    virtio_device_set_transport(h->vdev, &h->transport, h);
-
-    h->features = driver_features(feat);
-    h->qsize = (uint16_t)(1u << ((size & 0x7f) % 5));
-    bring_up(h);
+    fuzz_driver_attach(&h->drv, virtio_net_device(h->net), ram, RAM_BASE, &rings,
+                       driver_features(feat), (uint16_t)(1u << ((size & 0x7f) % 5)));
+    fuzz_driver_bring_up(&h->drv);
     return true;
 }
 
@@ -207,58 +136,7 @@ static void harness_fini(struct harness *h)
         close(h->peer);
     }
     vm_destroy(h->vm);
-    free(h->ram);
-}
-
-static void kick(struct harness *h, unsigned int q)
-{
-    pthread_mutex_lock(&h->vdev->lock);
-    virtio_device_queue_notify(h->vdev, q);
-    pthread_mutex_unlock(&h->vdev->lock);
-}
-
-static void publish(struct harness *h, unsigned int q, uint16_t head)
-{
-    uint8_t *avail = h->ram + (ring_base(q) - RAM_BASE) + AVAIL_OFF;
-    uint16_t slot = (uint16_t)(h->avail_idx[q] % h->qsize);
-    uint16_t le_head = htole16(head);
-    memcpy(avail + 4 + 2u * slot, &le_head, 2);
-    h->avail_idx[q]++;
-    uint16_t le_idx = htole16(h->avail_idx[q]);
-    __atomic_store_n((uint16_t *)(avail + 2), le_idx, __ATOMIC_RELEASE);
-}
-
-static void misbehave(struct harness *h, uint16_t off, uint64_t value)
-{
-    virtio_device_t *v = h->vdev;
-    unsigned int q = off & 1u;
-    uint16_t shift = off & ~15u; /* keeps the rings aligned: the device gets further */
-
-    switch (value % 4) {
-    case 0:
-        bring_up(h);
-        return;
-    case 1:
-        pthread_mutex_lock(&v->lock);
-        virtio_device_write_status(v, (uint8_t)(value >> 8));
-        pthread_mutex_unlock(&v->lock);
-        return;
-    case 2:
-        pthread_mutex_lock(&v->lock);
-        virtio_device_queue_disable(v, q);
-        v->qcfg[q].size = (uint16_t)(value >> 8);
-        v->qcfg[q].desc = ring_base(q) + DESC_OFF + shift;
-        v->qcfg[q].driver = ring_base(q) + AVAIL_OFF + shift;
-        v->qcfg[q].device = ring_base(q) + USED_OFF + shift;
-        virtio_device_queue_enable(v, q);
-        pthread_mutex_unlock(&v->lock);
-        return;
-    default:
-        pthread_mutex_lock(&v->lock);
-        virtio_device_queue_disable(v, q);
-        pthread_mutex_unlock(&v->lock);
-        return;
-    }
+    free(h->drv.ram);
 }
 
 /* The network sends one frame built from the record. */
@@ -302,7 +180,7 @@ static void check_sent(struct harness *h, const uint8_t *msg, ssize_t n)
     CHECK(hdr.num_buffers == 0);
     CHECK((hdr.flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM) == 0);
     if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-        CHECK(h->features & F(VIRTIO_NET_F_CSUM));
+        CHECK(h->drv.features & F(VIRTIO_NET_F_CSUM));
         CHECK((size_t)le16toh(hdr.csum_start) + le16toh(hdr.csum_offset) + 2u <= (size_t)n - HDR);
     } else {
         CHECK(hdr.csum_start == 0 && hdr.csum_offset == 0);
@@ -313,7 +191,7 @@ static void check_sent(struct harness *h, const uint8_t *msg, ssize_t n)
         break;
     case VIRTIO_NET_HDR_GSO_TCPV4:
     case VIRTIO_NET_HDR_GSO_TCPV6:
-        CHECK(h->features & F(VIRTIO_NET_F_HOST_TSO4));
+        CHECK(h->drv.features & F(VIRTIO_NET_F_HOST_TSO4));
         CHECK(hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
         CHECK(hdr.gso_size != 0);
         break;
@@ -363,13 +241,13 @@ static void config_access(struct harness *h, uint16_t off, uint64_t value)
     uint32_t width = widths[(value >> 8) % 3];
     uint64_t buf = value;
 
-    pthread_mutex_lock(&h->vdev->lock);
+    pthread_mutex_lock(&h->drv.vdev->lock);
     if (value & 1) {
-        virtio_device_config_write(h->vdev, off % 12u, &buf, width);
+        virtio_device_config_write(h->drv.vdev, off % 12u, &buf, width);
     } else {
-        virtio_device_config_read(h->vdev, off % 12u, &buf, width);
+        virtio_device_config_read(h->drv.vdev, off % 12u, &buf, width);
     }
-    pthread_mutex_unlock(&h->vdev->lock);
+    pthread_mutex_unlock(&h->drv.vdev->lock);
 }
 
 /* What must hold after every record, whatever the driver and the network did. */
@@ -382,7 +260,7 @@ static void check_invariants(struct harness *h)
     CHECK(virtio_net_stat(h->net, VIRTIO_NET_STAT_RX_BYTES) <= rx * NET_MAX_FRAME);
     CHECK(virtio_net_stat(h->net, VIRTIO_NET_STAT_TX_BYTES) <= tx * NET_MAX_FRAME);
     CHECK(h->received <= tx);
-    CHECK(!(h->vdev->status & 0x30));
+    CHECK(!(h->drv.vdev->status & 0x30));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -398,27 +276,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(h);
         return 0;
     }
-    for (size_t pos = 2; pos + RECORD <= size; pos += RECORD) {
-        const uint8_t *r = data + pos;
-        uint16_t off = (uint16_t)(r[1] | (r[2] << 8));
-        uint64_t value;
-        memcpy(&value, r + 3, 8);
+    size_t pos = 2;
+    fuzz_record_t rec;
+    while (fuzz_record_next(data, size, &pos, RECORD_OFF_BYTES, &rec)) {
+        uint16_t off = (uint16_t)rec.off;
+        uint64_t value = rec.value;
 
-        switch (r[0] & 7) {
+        switch (rec.head & 7) {
         case 0:
-            memcpy(h->ram + off % (RAM_SIZE - 7), &value, 8);
+            memcpy(h->drv.ram + off % (RAM_SIZE - 7), &value, 8);
             break;
         case 1:
-            publish(h, off & 1u, (uint16_t)value);
+            fuzz_driver_publish(&h->drv, off & 1u, (uint16_t)value);
             if (!(value & (1ull << 16))) {
-                kick(h, off & 1u);
+                fuzz_driver_kick(&h->drv, off & 1u);
             }
             break;
         case 2:
-            kick(h, off & 1u);
+            fuzz_driver_kick(&h->drv, off & 1u);
             break;
         case 3:
-            misbehave(h, off, value);
+            /* Rings moved by off & ~15 stay aligned: the device gets further. */
+            fuzz_driver_misbehave(&h->drv, off & 1u, off & ~15u, value);
             break;
         case 4:
             network_send(h, off, value);
