@@ -241,9 +241,9 @@ int vm_vcpu_arm64_power_on(vm_vcpu_t *vcpu, uint64_t entry, uint64_t context_id)
     if (vcpu->power_on_pending) {
         rc = -EBUSY;
     } else {
-        vcpu->power_on_pending = true;
         vcpu->power_on_entry = entry;
         vcpu->power_on_x0 = context_id;
+        __atomic_store_n(&vcpu->power_on_pending, true, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&vcpu->power_lock);
     if (rc == 0) {
@@ -257,11 +257,15 @@ int vcpu_arm64_before_run(vm_vcpu_t *vcpu)
 {
     uint64_t entry, x0;
 
+    /* Every entry comes through here: the lock only when a power-on waits. */
+    if (!__atomic_load_n(&vcpu->power_on_pending, __ATOMIC_ACQUIRE)) {
+        return 0;
+    }
     pthread_mutex_lock(&vcpu->power_lock);
     bool pending = vcpu->power_on_pending;
     entry = vcpu->power_on_entry;
     x0 = vcpu->power_on_x0;
-    vcpu->power_on_pending = false;
+    __atomic_store_n(&vcpu->power_on_pending, false, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&vcpu->power_lock);
     if (!pending) {
         return 0;

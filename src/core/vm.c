@@ -420,7 +420,8 @@ int vm_reset(vm_t *vm)
     for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 #if defined(VMMKIT_ARCH_arm64)
         pthread_mutex_lock(&vm->vcpus[i]->power_lock);
-        vm->vcpus[i]->power_on_pending = false; /* a CPU_ON the reset overtook */
+        /* a CPU_ON the reset overtook */
+        __atomic_store_n(&vm->vcpus[i]->power_on_pending, false, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&vm->vcpus[i]->power_lock);
 #endif
         if ((rc = vm->hv->vcpu_reset(vm->vcpus[i]->hv)) < 0) {
