@@ -85,11 +85,49 @@ typedef struct arm64_virt_disk {
     const char *serial; /* NULL or "": the device's default */
 } arm64_virt_disk_t;
 
-/* A virtio-net NIC on a tap device. */
+/*
+ * A virtio-net NIC on a tap device, or on a connected SOCK_SEQPACKET socket
+ * (a port of a virtual switch, net_backend.h: one frame per message, the
+ * 12-byte header first, no offloads either way).
+ */
 typedef struct arm64_virt_net {
-    const char *tap;    /* attached to, or made */
+    const char *tap;    /* attached to, or made (when !@use_socket) */
+    bool use_socket;    /* use @socket_fd instead of a tap */
+    int socket_fd;      /* stays the caller's: the board uses a duplicate */
+    const char *label;  /* for messages and logs when @use_socket ("switch lan"); NULL: "socket" */
     const uint8_t *mac; /* 6 bytes, or NULL: the device picks a local address */
 } arm64_virt_net_t;
+
+#define ARM64_VIRT_MAX_CHANNELS 8u
+#define ARM64_VIRT_MAX_SHARED 8u
+
+/*
+ * One end of a cross-VM channel (crossvm.h): a device with an event page,
+ * a doorbell to the peer and the channel's shared memory.  On the PCI
+ * transport it is a PCI function (0x1af4:0xa111); on the MMIO transport a
+ * window in the free area described in the device tree.
+ */
+typedef struct arm64_virt_channel {
+    const char *name;  /* shown to the guest in the event page (at most 47 bytes) */
+    int mem_fd;        /* the shared memory: an mmap-able descriptor (a memfd) */
+    uint64_t mem_size; /* a power of two, at least 4 KiB */
+    int notify_fd;     /* eventfd this end's doorbell adds 1 to (the peer's @wait_fd) */
+    int wait_fd;       /* eventfd the peer's doorbell adds to: events received */
+} arm64_virt_channel_t;
+
+/*
+ * A shared memory region mapped at a fixed guest-physical address (RAM
+ * the guest reaches without exits, shared with whoever else maps @fd).
+ * Like the generic regions it lies outside RAM, the board's windows and
+ * the other regions.
+ */
+typedef struct arm64_virt_shared {
+    const char *name; /* for messages */
+    uint64_t base;    /* guest-physical, page aligned */
+    uint64_t size;    /* page multiple */
+    int fd;           /* mmap-able descriptor of at least @size bytes (a memfd) */
+    bool read_only;   /* guest writes are refused (a bus error) */
+} arm64_virt_shared_t;
 
 #define ARM64_VIRT_MAX_GUARDS 8u
 #define ARM64_VIRT_MAX_FORWARDS 8u
@@ -144,6 +182,10 @@ typedef struct arm64_virt_config {
     unsigned int nr_guards;               /* up to ARM64_VIRT_MAX_GUARDS */
     const arm64_virt_forward_t *forwards; /* forwarding regions */
     unsigned int nr_forwards;             /* up to ARM64_VIRT_MAX_FORWARDS */
+    const arm64_virt_channel_t *channels; /* cross-VM channel ends; descriptors stay the caller's */
+    unsigned int nr_channels;             /* up to ARM64_VIRT_MAX_CHANNELS */
+    const arm64_virt_shared_t *shared;    /* shared memory maps; descriptors stay the caller's */
+    unsigned int nr_shared;               /* up to ARM64_VIRT_MAX_SHARED */
 } arm64_virt_config_t;
 
 typedef struct arm64_virt arm64_virt_t;

@@ -11,7 +11,9 @@
  * eventfds.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <vmmkit/log.h>
 #include <vmmkit/virtio_pci.h>
@@ -113,10 +115,22 @@ int virt_devices_create(arm64_virt_t *b, char *err, size_t errlen)
     }
     for (unsigned int i = 0; i < b->cfg.nr_nets; i++) {
         const arm64_virt_net_t *n = &b->cfg.nets[i];
-        r = tap_open(n->tap, &b->netbe[i]);
-        if (r < 0)
-            return virt_errorf(err, errlen, r, "--net tap=%s: %s%s", n->tap, strerror(-r),
-                               r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)" : "");
+        const char *what = n->use_socket ? (n->label ? n->label : "socket") : n->tap;
+        if (n->use_socket) {
+            int fd = fcntl(n->socket_fd, F_DUPFD_CLOEXEC, 0);
+            if (fd < 0)
+                return virt_errorf(err, errlen, -errno, "%s: %s", what, strerror(errno));
+            r = net_socket_open(fd, 0, what, &b->netbe[i]);
+            if (r < 0) {
+                close(fd);
+                return virt_errorf(err, errlen, r, "%s: %s", what, strerror(-r));
+            }
+        } else {
+            r = tap_open(n->tap, &b->netbe[i]);
+            if (r < 0)
+                return virt_errorf(err, errlen, r, "--net tap=%s: %s%s", n->tap, strerror(-r),
+                                   r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)" : "");
+        }
         virtio_net_config_t nc = {.backend = b->netbe[i], .io = b->io};
         if (n->mac) {
             nc.has_mac = true;
@@ -124,7 +138,7 @@ int virt_devices_create(arm64_virt_t *b, char *err, size_t errlen)
         }
         r = virtio_net_create(b->vm, i, &nc, &b->net[i]);
         if (r < 0)
-            return virt_errorf(err, errlen, r, "cannot create the NIC on tap %s: %s", n->tap,
+            return virt_errorf(err, errlen, r, "cannot create the NIC on %s: %s", what,
                                strerror(-r));
         r = attach(b, virtio_net_device(b->net[i]), err, errlen);
         if (r < 0)
