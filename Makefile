@@ -2,17 +2,21 @@
 # the steps together so a fresh Debian 12 clone needs one command.
 #
 #   make demo    set up, build, fetch the guest, boot it to a shell
-#   make check   set up, build, run every test (unit, native KVM, a bounded
-#                fuzz run of every harness, guest boots)
+#   make check   set up, build, run every test (unit, native KVM, both again
+#                under ASan+UBSan, a bounded fuzz run of every harness, guest
+#                boots with a UBSan program and ASan arm64 test programs)
 
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_ARM64 ?= build-arm64
+BUILD_ASAN ?= build-asan
+BUILD_ARM64_UBSAN ?= build-arm64-ubsan
+BUILD_ARM64_ASAN ?= build-arm64-asan
 JOBS ?= $(shell nproc)
 CACHE = $(shell . scripts/lib.sh && vmmkit_cache)
 
 .PHONY: all setup build native arm64 guest demo check unit guest-tests bench clean format \
-        fuzz-check fuzz
+        fuzz-check fuzz sanitize arm64-sanitized
 
 all: build
 
@@ -30,6 +34,24 @@ arm64: setup
 	@cmake --build $(BUILD_ARM64) -j$(JOBS)
 
 build: native arm64
+
+# Sanitizer builds (CMakeLists.txt VMMKIT_SANITIZE): the native unit and
+# backend tests under ASan+UBSan; for the simulated host a static program
+# with trapping UBSan and the arm64 test programs under ASan+UBSan.
+sanitize: setup
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMMKIT_SANITIZE=address >/dev/null
+	@cmake --build $(BUILD_ASAN) -j$(JOBS)
+	@cd $(BUILD_ASAN) && ctest --output-on-failure
+
+arm64-sanitized: setup
+	@VMMKIT_ARM64_SYSROOT=$(CACHE)/sysroot-arm64 cmake -S . -B $(BUILD_ARM64_UBSAN) \
+	    -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DVMMKIT_STATIC=ON \
+	    -DVMMKIT_SANITIZE=undefined-trap -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD_ARM64_UBSAN) -j$(JOBS)
+	@VMMKIT_ARM64_SYSROOT=$(CACHE)/sysroot-arm64 cmake -S . -B $(BUILD_ARM64_ASAN) \
+	    -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	    -DVMMKIT_SANITIZE=address -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD_ARM64_ASAN) -j$(JOBS)
 
 guest: setup
 	@guest/fetch-assets
@@ -49,8 +71,10 @@ guest-tests: build guest
 
 check: build guest
 	@cd $(BUILD) && ctest --output-on-failure
+	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory fuzz-check
-	@tests/guest/run
+	@$(MAKE) --no-print-directory arm64-sanitized
+	@VMMKIT_BIN=$(BUILD_ARM64_UBSAN)/vmmkit ARM64_TESTS=$(BUILD_ARM64_ASAN)/tests tests/guest/run
 
 bench: build guest
 	@bench/boot
@@ -70,4 +94,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ARM64)
+	rm -rf $(BUILD) $(BUILD_ARM64) $(BUILD_ASAN) $(BUILD_ARM64_UBSAN) $(BUILD_ARM64_ASAN) build-fuzz

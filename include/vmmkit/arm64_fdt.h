@@ -15,7 +15,8 @@
  * Documentation/devicetree/bindings/): arm/cpus.yaml, arm/psci.yaml,
  * interrupt-controller/arm,gic.yaml and arm,gic-v3.yaml, timer/arm,arch_timer
  * .yaml, serial/pl011.yaml, clock/fixed-clock.yaml, virtio/mmio.yaml, and
- * /chosen from the Devicetree Specification v0.4 section 3.6.
+ * /chosen from the Devicetree Specification v0.4 section 3.6; cross-VM
+ * channel ends are vmmkit's own "vmmkit,crossvm" nodes (crossvm.h).
  *
  * Interrupts are given as GIC INTIDs (as in vmmkit/irq.h): SPIs are 32..1019
  * and are written as <GIC_SPI intid-32 flags>.
@@ -108,6 +109,20 @@ typedef struct arm64_fdt_pci {
     bool msi; /* MSIs go to the GIC ITS (gic.its_size must be set) */
 } arm64_fdt_pci_t;
 
+/*
+ * One end of a cross-VM channel on MMIO (crossvm.h): a node
+ * "crossvm@<event_base>" with compatible "vmmkit,crossvm", reg = <the event
+ * page>, <the shared memory>, a level-high SPI and label = the channel's
+ * name, which is what a generic UIO driver needs (uio_pdrv_genirq with
+ * of_id=vmmkit,crossvm: map 0 the event page, map 1 the memory).
+ */
+typedef struct arm64_fdt_crossvm {
+    const char *name; /* the "label" property; not NULL */
+    uint64_t event_base, event_size;
+    uint64_t mem_base, mem_size;
+    uint32_t intid; /* SPI INTID, level-high */
+} arm64_fdt_crossvm_t;
+
 typedef struct arm64_fdt_config {
     /* RAM: at least one region. */
     const arm64_fdt_mem_region_t *mem;
@@ -127,6 +142,9 @@ typedef struct arm64_fdt_config {
     size_t nr_virtio;
 
     arm64_fdt_pci_t pci;
+
+    const arm64_fdt_crossvm_t *crossvm;
+    size_t nr_crossvm;
 
     /* /chosen */
     const char *bootargs;  /* NULL = no bootargs property */

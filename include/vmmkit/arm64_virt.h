@@ -15,7 +15,11 @@
  *   0x0900_0000  PL011 UART (4 KiB), SPI 1 (INTID 33)
  *   0x0a00_0000  virtio-mmio transports (512 bytes each), SPI 16.. (INTID 48..)
  *   0x0c00_0000  free: a good place for the user's generic regions
- *                (arm64_virt_guard_t, arm64_virt_forward_t), up to 0x0fff_ffff
+ *                (arm64_virt_guard_t, arm64_virt_forward_t), up to 0x0fff_ffff,
+ *                but for the top 64 KiB with MMIO channel ends:
+ *   0x0fff_0000  cross-VM channel event pages (4 KiB each, MMIO transport only),
+ *                SPI 48.. (INTID 80..); the channels' memory at 0x80_0000_0000
+ *                (512 GiB) up, each naturally aligned, in the config's order
  *   0x1000_0000  PCI memory window (32-bit BARs), up to the ECAM
  *   0x3f00_0000  PCI ECAM (1 MiB: bus 0); INTA..D on SPI 3..6 (INTID 35..38)
  *   0x4000_0000  RAM
@@ -66,6 +70,11 @@ extern "C" {
 #define ARM64_VIRT_GIC_NR_IRQS 128u
 #define ARM64_VIRT_FREE_BASE 0x0c000000ull /* nothing of the board's up to the PCI window */
 #define ARM64_VIRT_FREE_SIZE 0x04000000ull
+#define ARM64_VIRT_CHANNEL_EVENT_BASE 0x0fff0000ull /* MMIO channel ends: event page i at */
+#define ARM64_VIRT_CHANNEL_EVENT_STRIDE 0x1000ull   /*   base + i * stride, */
+#define ARM64_VIRT_CHANNEL_INTID 80u                /*   SPI INTID 80 + i, */
+#define ARM64_VIRT_CHANNEL_MEM_BASE 0x8000000000ull /*   memory from 512 GiB up */
+#define ARM64_VIRT_IPA_LIMIT (1ull << 40)           /* the hypervisor's default IPA space */
 #define ARM64_VIRT_DEFAULT_CMDLINE "console=ttyAMA0"
 #define ARM64_VIRT_DEFAULT_CMDLINE_HVC "console=hvc0"
 
@@ -237,6 +246,22 @@ int arm64_virt_gic_version(const arm64_virt_t *board);
 
 /* Destroy the VM and the devices (not the console chardev). */
 void arm64_virt_destroy(arm64_virt_t *board);
+
+/* Guest misbehaviour counted by one part of the board (for --stats). */
+typedef struct arm64_virt_errors {
+    const char *name; /* "virtio-blk0", "pci" or a vm_stat_name(); valid while the board lives */
+    uint64_t count;   /* refused or ignored guest actions, every reason summed */
+} arm64_virt_errors_t;
+
+/*
+ * The board's error counters: each virtio device (its own reasons, its
+ * queues' and its transport's), the PCI host bridge, and the VM's accesses
+ * that reached nothing (vm_stat_t).  Fills up to @max entries of @out, one
+ * per part that counted anything, and returns how many.  Call after
+ * vm_run() returned (the counters are read without the devices' locks).
+ */
+unsigned int arm64_virt_guest_errors(const arm64_virt_t *board, arm64_virt_errors_t *out,
+                                     unsigned int max);
 
 /*
  * The SMCCC registry of the VMM's firmware interface, for users to add SiP

@@ -27,7 +27,9 @@
  * BARs are placed by the VMM at registration (naturally aligned, from the
  * host's windows) but decode only while the command register's Memory
  * Space bit is set, as on real hardware; then each BAR is a trapped
- * reservation (guest_memory.h) whose fault callback serves the access.  The
+ * reservation (guest_memory.h) whose fault callback serves the access, or,
+ * for a memory-backed BAR (pci_device_set_bar_memory(): shared memory, a
+ * frame buffer), a mapped reservation the guest reaches without exits.  The
  * guest may move a BAR (Linux reassigns them all on arm64): the BAR
  * register follows the sizing protocol (write all-ones, read back the size
  * mask, 3.0 6.2.5.1) and, whenever the command register or a BAR changes,
@@ -161,6 +163,7 @@ typedef enum pci_error {
     PCI_E_MSIX_ACCESS,   /* MSI-X table/PBA access not an aligned dword/qword, or a PBA write */
     PCI_E_MSIX_VECTOR,   /* the device signalled a vector beyond its table (device bug) */
     PCI_E_MSI_DELIVERY,  /* the backend refused to deliver an MSI */
+    PCI_E_BAR_MAP,       /* the backend refused to map a memory-backed BAR where it decodes */
     PCI_E_COUNT
 } pci_error_t;
 
@@ -344,6 +347,22 @@ void pci_device_destroy(pci_device_t *dev);
 int pci_device_add_bar(pci_device_t *dev, unsigned int bar, uint64_t size, unsigned int flags);
 
 /*
+ * Back memory BAR @bar (added with pci_device_add_bar()) with host memory
+ * @hva: page aligned, at least the BAR's size, and alive until the device
+ * is released.  Wherever the BAR decodes it is then a mapped reservation
+ * (guest_memory.h): the guest reads it, and unless @read_only writes it,
+ * straight from @hva without exits and without the owner's bar callbacks.
+ * With @read_only a guest write traps and goes to the owner's bar_write
+ * callback (dropped without one).  The BAR follows the sizing protocol,
+ * Memory Space and moves like any other, and bar_map tells the owner.
+ * pci_device_bar_access() reaches @hva too.  Not for the BAR that holds
+ * the MSI-X structures.  Before registration only.
+ * Returns 0, -EINVAL (no such BAR, @hva NULL or not page aligned, the
+ * MSI-X BAR) or -EBUSY (registered).
+ */
+int pci_device_set_bar_memory(pci_device_t *dev, unsigned int bar, void *hva, bool read_only);
+
+/*
  * Append a capability with ID @id.  @body is what follows the two header
  * bytes (ID, next pointer): @len bytes (0..252), laid out at the next
  * dword boundary and linked at the end of the list.  @wmask (may be NULL:
@@ -358,8 +377,8 @@ int pci_device_add_capability(pci_device_t *dev, uint8_t id, const void *body, s
 /*
  * Add an MSI-X capability with @nr_vectors vectors (1..2048) whose table
  * sits at @table_offset and pending-bit array at @pba_offset of BAR @bar
- * (added before; both offsets 8-byte aligned, the structures inside the
- * BAR and not overlapping each other).  The core serves the guest's
+ * (added before, not memory-backed; both offsets 8-byte aligned, the
+ * structures inside the BAR and not overlapping each other).  The core serves the guest's
  * accesses to both; the owner's bar callbacks see the rest of the BAR.
  * Returns the capability's offset or -EINVAL, -ENOSPC, -EBUSY, -ENOMEM.
  */
@@ -408,6 +427,13 @@ bool pci_device_bar_mapped(const pci_device_t *dev, unsigned int bar, uint64_t *
 
 /* Size of BAR @bar, 0 when it has none. */
 uint64_t pci_device_bar_size(const pci_device_t *dev, unsigned int bar);
+
+/*
+ * The command register as the guest last wrote it (lock held): e.g. a
+ * device that raises INTx only while its driver has it enabled checks
+ * PCI_COMMAND_MEMORY from its config_write callback.
+ */
+uint16_t pci_device_command(const pci_device_t *dev);
 
 /* The owner's cookie, the VM (NULL before registration), the lock, the name. */
 void *pci_device_priv(const pci_device_t *dev);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <vmmkit/chardev.h>
+#include <vmmkit/sandbox.h>
 
 #define CTRL_A 0x01
 
@@ -178,6 +179,9 @@ static void *input_thread(void *arg)
     chardev_t *cd = arg;
     bool eof = false;
 
+    /* Its seccomp allowlist, before the first byte reaches a device (vmmkit/sandbox.h). */
+    if (vmm_sandbox_enter(VMM_THREAD_INPUT) < 0)
+        return NULL; /* no input, rather than input unconfined */
     while (!cd->stopping) {
         struct pollfd pfd[2] = {
             {.fd = cd->wake_fd, .events = POLLIN},

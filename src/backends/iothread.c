@@ -59,6 +59,7 @@
 
 #include <vmmkit/iothread.h>
 #include <vmmkit/log.h>
+#include <vmmkit/sandbox.h>
 
 #define IOTHREAD_BATCH 32    /* events taken from one epoll_wait() */
 #define IOTHREAD_NAME_MAX 16 /* pthread_setname_np(): 15 characters and the NUL */
@@ -129,6 +130,13 @@ static void *iothread_main(void *arg)
     t->self = pthread_self();
     pthread_mutex_unlock(&t->lock);
     pthread_setname_np(pthread_self(), t->name);
+    /* Its seccomp allowlist, before the first handler runs (vmmkit/sandbox.h). */
+    int rc = vmm_sandbox_enter(VMM_THREAD_IO);
+    if (rc < 0) {
+        LOG_ERR("iothread %s: cannot install its seccomp filter: %s; the thread stops", t->name,
+                strerror(-rc));
+        return NULL;
+    }
 
     for (;;) {
         struct iothread_entry *dead;

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <vmmkit/log.h>
+#include <vmmkit/sandbox.h>
 #include <vmmkit/vm.h>
 
 #include "core/vm_priv.h"
@@ -322,6 +323,14 @@ static void *vcpu_thread(void *arg)
 
     snprintf(tname, sizeof(tname), "vcpu%u", vcpu->id);
     pthread_setname_np(pthread_self(), tname);
+    /* Its seccomp allowlist, before the first guest instruction (vmmkit/sandbox.h). */
+    int src = vmm_sandbox_enter(VMM_THREAD_VCPU);
+    if (src < 0) {
+        LOG_ERR("%s: vcpu%u: cannot install its seccomp filter: %s; stopping", vm->name, vcpu->id,
+                strerror(-src));
+        vm_request_stop(vm, VM_STOP_ERROR);
+        return NULL;
+    }
 
     while (__atomic_load_n(&vm->stop_reason, __ATOMIC_SEQ_CST) == VM_STOP_NONE) {
         if (!entered) {

@@ -102,11 +102,25 @@ typedef struct hv_exit {
     };
 } hv_exit_t;
 
+/*
+ * One ioctl request the backend makes once the VM is set up, and the
+ * thread classes that make it (VMM_THREAD_BIT()s of vmmkit/sandbox.h).  The
+ * sandbox (src/core/sandbox.c) admits ioctl() only with the requests of the
+ * calling thread's class, so the backend keeps this list next to its calls.
+ */
+typedef struct hv_ioctl_rule {
+    unsigned long request;
+    unsigned int classes;
+} hv_ioctl_rule_t;
+
 /* mem_map() flags. */
 #define HV_MEM_READONLY (1u << 0) /* guest writes exit as HV_EXIT_MMIO */
 
 struct hv_ops {
     const char *name; /* "kvm", for logs */
+    /* The requests issued after set-up, for the sandbox; NULL/0 when none. */
+    const hv_ioctl_rule_t *sandbox_ioctls;
+    unsigned int nr_sandbox_ioctls;
 
     /*
      * Open the hypervisor and create an empty VM.  Returns -ENOENT when the

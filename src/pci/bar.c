@@ -20,9 +20,16 @@
  * refuses (the guest put the BAR over RAM or another device) leaves the
  * BAR not decoding, counted as PCI_E_BAR_PLACEMENT; it is tried again on
  * the device's next command or BAR write.
+ *
+ * A memory-backed BAR (pci_device_set_bar_memory) decodes as a mapped
+ * reservation instead: the same reservation, then backed by the owner's
+ * memory, so the guest reaches it without exits wherever it moves.  Only
+ * writes to a read-only one trap (to the owner's bar_write).  A mapping the
+ * backend refuses leaves the BAR not decoding, counted as PCI_E_BAR_MAP.
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <vmmkit/guest_memory.h>
 
@@ -60,6 +67,25 @@ int pci_device_add_bar(pci_device_t *dev, unsigned int bar, uint64_t size, unsig
     if (is64) {
         dev->bars[bar + 1].upper = true;
     }
+    return 0;
+}
+
+int pci_device_set_bar_memory(pci_device_t *dev, unsigned int bar, void *hva, bool read_only)
+{
+    long page = sysconf(_SC_PAGESIZE);
+
+    if (!dev || bar >= PCI_NUM_BARS || !dev->bars[bar].size || !hva ||
+        (uintptr_t)hva % (uintptr_t)(page > 0 ? page : 4096)) {
+        return -EINVAL;
+    }
+    if (dev->host) {
+        return -EBUSY;
+    }
+    if (dev->msix.nr && dev->msix.bar == bar) {
+        return -EINVAL; /* the MSI-X structures must trap */
+    }
+    dev->bars[bar].hva = hva;
+    dev->bars[bar].read_only = read_only;
     return 0;
 }
 
@@ -139,6 +165,17 @@ static void bar_unmap(pci_device_t *dev, struct pci_bar *b)
 static void bar_dispatch(pci_device_t *dev, unsigned int bar, uint64_t offset, unsigned int len,
                          bool is_write, uint64_t *val)
 {
+    const struct pci_bar *b = &dev->bars[bar];
+
+    if (b->hva && !(is_write && b->read_only)) {
+        /* Memory: little-endian host, as the guest sees it through the mapping. */
+        if (is_write) {
+            memcpy((uint8_t *)b->hva + offset, val, len);
+        } else {
+            memcpy(val, (const uint8_t *)b->hva + offset, len);
+        }
+        return;
+    }
     if (pci_msix_bar_access(dev, bar, offset, len, is_write, val)) {
         return;
     }
@@ -184,9 +221,20 @@ static memory_fault_result_t bar_fault(vm_t *vm, vm_vcpu_t *vcpu, uintptr_t addr
     return FAULT_HANDLED;
 }
 
+/* Map iterator of a memory-backed BAR: the owner's memory (@cookie is the BAR). */
+static int bar_backing(uintptr_t addr, size_t size, vm_memory_backing_t *backing, void *cookie)
+{
+    const struct pci_bar *b = cookie;
+
+    backing->hva = b->hva;
+    backing->readonly = b->read_only;
+    return 0;
+}
+
 /*
- * Make BAR @b decode at b->addr: a trapped reservation there, if the
- * address is inside a window and free; otherwise counted and left off.
+ * Make BAR @b decode at b->addr: a trapped reservation there (mapped for a
+ * memory-backed BAR), if the address is inside a window and free;
+ * otherwise counted and left off.
  */
 static void bar_map(pci_device_t *dev, struct pci_bar *b)
 {
@@ -208,6 +256,18 @@ static void bar_map(pci_device_t *dev, struct pci_bar *b)
                         dev->name, b->index, (unsigned long)b->addr, (unsigned long)b->size,
                         strerror(errno));
         return;
+    }
+    if (b->hva) {
+        int rc = vm_map_reservation(host->vm, res, bar_backing, b);
+        if (rc < 0) {
+            vm_free_reserved_memory(host->vm, res);
+            pci_host_report(host, PCI_E_BAR_MAP,
+                            "%s: BAR%u at %#lx (%#lx bytes): cannot map its memory (%s); "
+                            "it does not decode",
+                            dev->name, b->index, (unsigned long)b->addr, (unsigned long)b->size,
+                            strerror(-rc));
+            return;
+        }
     }
     b->res = res;
     b->mapped_addr = b->addr;
@@ -321,4 +381,9 @@ bool pci_device_bar_mapped(const pci_device_t *dev, unsigned int bar, uint64_t *
 uint64_t pci_device_bar_size(const pci_device_t *dev, unsigned int bar)
 {
     return dev && bar < PCI_NUM_BARS ? dev->bars[bar].size : 0;
+}
+
+uint16_t pci_device_command(const pci_device_t *dev)
+{
+    return dev ? pci_cfg_get16(dev, PCI_CFG_COMMAND) : 0;
 }

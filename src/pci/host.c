@@ -37,9 +37,13 @@
 #define FOUR_GIB (1ull << 32)
 
 static const char *const error_names[PCI_E_COUNT] = {
-    [PCI_E_CONFIG_ACCESS] = "config-access", [PCI_E_BAR_PLACEMENT] = "bar-placement",
-    [PCI_E_BAR_STALE] = "bar-stale",         [PCI_E_MSIX_ACCESS] = "msix-access",
-    [PCI_E_MSIX_VECTOR] = "msix-vector",     [PCI_E_MSI_DELIVERY] = "msi-delivery",
+    [PCI_E_CONFIG_ACCESS] = "config-access",
+    [PCI_E_BAR_PLACEMENT] = "bar-placement",
+    [PCI_E_BAR_STALE] = "bar-stale",
+    [PCI_E_MSIX_ACCESS] = "msix-access",
+    [PCI_E_MSIX_VECTOR] = "msix-vector",
+    [PCI_E_MSI_DELIVERY] = "msi-delivery",
+    [PCI_E_BAR_MAP] = "bar-map",
 };
 
 const char *pci_error_name(pci_error_t err)

@@ -62,9 +62,9 @@ int pci_device_add_msix(pci_device_t *dev, unsigned int nr_vectors, unsigned int
         return -EBUSY;
     }
     bar_size = dev->bars[bar].size;
-    if (dev->msix.nr || !bar_size || (table_offset | pba_offset) & 7u || table_offset > bar_size ||
-        table_bytes(&m) > bar_size - table_offset || pba_offset > bar_size ||
-        pba_bytes(&m) > bar_size - pba_offset ||
+    if (dev->msix.nr || !bar_size || dev->bars[bar].hva || (table_offset | pba_offset) & 7u ||
+        table_offset > bar_size || table_bytes(&m) > bar_size - table_offset ||
+        pba_offset > bar_size || pba_bytes(&m) > bar_size - pba_offset ||
         overlaps(table_offset, table_bytes(&m), pba_offset, pba_bytes(&m))) {
         return -EINVAL;
     }

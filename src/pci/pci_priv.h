@@ -36,6 +36,8 @@ struct pci_bar {
     uint64_t placed;              /* the VMM's placement: the reset value of @addr */
     vm_memory_reservation_t *res; /* non-NULL while the BAR decodes */
     uint64_t mapped_addr;         /* where @res is */
+    void *hva;                    /* memory-backed (pci_device_set_bar_memory) or NULL */
+    bool read_only;               /*   guest writes to @hva trap to the owner */
 };
 
 struct pci_msix_entry {

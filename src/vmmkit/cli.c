@@ -370,6 +370,109 @@ static int parse_forward(const char *optarg_, cli_forward_t *f, char *err, size_
     return 0;
 }
 
+#define CHANNEL_PAIR_USAGE "--channel-pair NAME[,size=S]"
+
+/* --channel-pair NAME[,size=S]. */
+static int parse_channel_pair(const char *optarg_, cli_channel_pair_t *p, char *err, size_t errlen)
+{
+    char arg[CLI_CHANNEL_NAME_MAX + 64];
+
+    if (strlen(optarg_) >= sizeof(arg))
+        return usage_error(err, errlen, "--channel-pair: argument too long");
+    snprintf(arg, sizeof(arg), "%s", optarg_);
+    char *rest = arg, *value;
+    char *name = next_item(&rest, &value);
+    size_t len = strlen(name);
+
+    if (value || len == 0 || len > CLI_CHANNEL_NAME_MAX)
+        return usage_error(
+            err, errlen,
+            "--channel-pair needs a name of 1 to %u characters first: " CHANNEL_PAIR_USAGE,
+            CLI_CHANNEL_NAME_MAX);
+    for (size_t i = 0; i < len; i++) {
+        if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+            return usage_error(err, errlen,
+                               "--channel-pair '%s': a name is letters, digits, '_', '.' and "
+                               "'-' only",
+                               name);
+    }
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->size = CLI_CHANNEL_DEFAULT_SIZE;
+    while (*rest) {
+        char *key = next_item(&rest, &value);
+        if (strcmp(key, "size") == 0 && value) {
+            int r = cli_parse_length(value, &p->size);
+            if (r || p->size < 4096 || p->size > CLI_CHANNEL_MAX_SIZE || (p->size & (p->size - 1)))
+                return usage_error(err, errlen,
+                                   "--channel-pair %s: size '%s' must be a power of two from 4K "
+                                   "to 256M",
+                                   p->name, value);
+        } else {
+            return usage_error(err, errlen,
+                               "--channel-pair %s: unknown option '%s' (known: size=S)", p->name,
+                               key);
+        }
+    }
+    return 0;
+}
+
+/* An id for --jail: a decimal number below 2^32 - 1 ((uid_t)-1 means "unchanged"). */
+static int parse_id(const char *s, uint32_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (!s || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end || v >= 0xffffffffull)
+        return -EINVAL;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+#define JAIL_USAGE "--jail DIR[,uid=N][,gid=N]"
+
+/* --jail DIR[,uid=N][,gid=N] (a DIR with a comma cannot be given). */
+static int parse_jail(const char *optarg_, cli_jail_t *j, char *err, size_t errlen)
+{
+    char arg[sizeof(j->dir) + 64];
+
+    if (strlen(optarg_) >= sizeof(arg))
+        return usage_error(err, errlen, "--jail: argument too long");
+    snprintf(arg, sizeof(arg), "%s", optarg_);
+    char *rest = strchr(arg, ',');
+    if (rest)
+        *rest++ = '\0';
+    else
+        rest = arg + strlen(arg);
+    if (!arg[0])
+        return usage_error(err, errlen, "--jail needs a directory: " JAIL_USAGE);
+    if (strlen(arg) >= sizeof(j->dir))
+        return usage_error(err, errlen, "--jail: path too long");
+    memset(j, 0, sizeof(*j));
+    snprintf(j->dir, sizeof(j->dir), "%s", arg);
+    while (*rest) {
+        char *value;
+        char *key = next_item(&rest, &value);
+        if (strcmp(key, "uid") == 0 || strcmp(key, "gid") == 0) {
+            bool uid = key[0] == 'u';
+            if (parse_id(value, uid ? &j->uid : &j->gid) < 0)
+                return usage_error(err, errlen, "--jail %s: %s '%s' must be a number from 0 to %u",
+                                   j->dir, key, value ? value : "", 0xfffffffeu);
+            if (uid)
+                j->has_uid = true;
+            else
+                j->has_gid = true;
+        } else {
+            return usage_error(err, errlen, "--jail %s: unknown option '%s' (known: uid=N, gid=N)",
+                               j->dir, key);
+        }
+    }
+    return 0;
+}
+
 void cli_print_run_help(void *stream)
 {
     fprintf((FILE *)stream,
@@ -420,12 +523,28 @@ void cli_print_run_help(void *stream)
             "                      ADDR and SIZE: hex (0x...) or decimal, SIZE also 64K,\n"
             "                      1M; outside RAM and the board's devices, e.g. in\n"
             "                      0x0c000000-0x0fffffff (docs/generic-devices.md)\n"
+            "      --channel-pair NAME[,size=S]\n"
+            "                      a loopback cross-VM channel: two channel devices\n"
+            "                      named NAME in this VM sharing S bytes of memory (a\n"
+            "                      power of two, 4K to 256M; default 64K), each one's\n"
+            "                      doorbell ringing the other (repeatable, up to 4;\n"
+            "                      docs/cross-vm-channels.md)\n"
             "      --no-reboot     exit 0 when the guest reboots, instead of\n"
             "                      booting it again\n"
             "      --dump-dtb FILE write the device tree the guest would boot with to\n"
             "                      FILE and exit without running it\n"
             "      --stats         at exit, print exits by kind and the time from\n"
             "                      start to the guest's first instruction\n"
+            "      --seccomp MODE  each VMM thread's system-call allowlist: kill (the\n"
+            "                      default: a call outside it kills vmmkit), log (the\n"
+            "                      kernel logs it and it proceeds: for audits) or off\n"
+            "      --jail DIR[,uid=N][,gid=N]\n"
+            "                      confine vmmkit: new mount, PID, IPC, UTS and (with no\n"
+            "                      --net tap) network namespaces; DIR (an empty\n"
+            "                      directory) becomes its root, holding only the files\n"
+            "                      named on the command line (at the same paths) and\n"
+            "                      /dev/kvm; no capabilities, uid and gid N, resource\n"
+            "                      limits (docs/security.md)\n"
             "  -v, --verbose       more messages (repeat for debug)\n"
             "  -h, --help          this text\n"
             "\n"
@@ -449,7 +568,10 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         OPT_DISK,
         OPT_NET,
         OPT_GUARD,
-        OPT_FORWARD
+        OPT_FORWARD,
+        OPT_CHANNEL_PAIR,
+        OPT_SECCOMP,
+        OPT_JAIL
     };
     static const struct option longopts[] = {
         {"kernel", required_argument, NULL, 'k'},
@@ -469,6 +591,9 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         {"net", required_argument, NULL, OPT_NET},
         {"guard", required_argument, NULL, OPT_GUARD},
         {"forward", required_argument, NULL, OPT_FORWARD},
+        {"channel-pair", required_argument, NULL, OPT_CHANNEL_PAIR},
+        {"seccomp", required_argument, NULL, OPT_SECCOMP},
+        {"jail", required_argument, NULL, OPT_JAIL},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -478,6 +603,7 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
     memset(opts, 0, sizeof(*opts));
     opts->mem_size = CLI_DEFAULT_MEM;
     opts->cpus = 1;
+    opts->seccomp = VMM_SANDBOX_KILL;
 
     optind = 1;
     opterr = 0;
@@ -593,6 +719,31 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
             opts->nr_forwards++;
             break;
         }
+        case OPT_CHANNEL_PAIR: {
+            if (opts->nr_channel_pairs == CLI_MAX_CHANNEL_PAIRS)
+                return usage_error(err, errlen, "too many --channel-pair options (at most %u)",
+                                   CLI_MAX_CHANNEL_PAIRS);
+            cli_channel_pair_t *p = &opts->channel_pairs[opts->nr_channel_pairs];
+            int r = parse_channel_pair(optarg, p, err, errlen);
+            if (r)
+                return r;
+            for (unsigned int i = 0; i < opts->nr_channel_pairs; i++) {
+                if (strcmp(opts->channel_pairs[i].name, p->name) == 0)
+                    return usage_error(err, errlen, "--channel-pair: %s given twice", p->name);
+            }
+            opts->nr_channel_pairs++;
+            break;
+        }
+        case OPT_SECCOMP:
+            if (vmm_sandbox_mode_parse(optarg, &opts->seccomp) < 0)
+                return usage_error(err, errlen, "--seccomp '%s': must be kill, log or off", optarg);
+            break;
+        case OPT_JAIL: {
+            int r = parse_jail(optarg, &opts->jail, err, errlen);
+            if (r)
+                return r;
+            break;
+        }
         case 'v':
             opts->verbose++;
             break;
@@ -610,5 +761,8 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
                            argv[optind]);
     if (!opts->kernel)
         return usage_error(err, errlen, "no kernel given: use --kernel PATH");
+    if (opts->jail.dir[0] && opts->dump_dtb)
+        return usage_error(err, errlen,
+                           "--dump-dtb writes a host file: it cannot be combined with --jail");
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <vmmkit/mmio_guard.h>
+#include <vmmkit/sandbox.h>
 
 enum { EXIT_RUN_ERROR = 1, EXIT_USAGE = 2 };
 
@@ -56,6 +57,29 @@ typedef struct cli_forward {
     unsigned int timeout_ms; /* 0 = the device's default */
 } cli_forward_t;
 
+/* --jail DIR[,uid=N][,gid=N] (jail.c, docs/security.md). */
+typedef struct cli_jail {
+    char dir[4096]; /* "" = no jail */
+    bool has_uid, has_gid;
+    uint32_t uid, gid; /* to switch to; else the caller's */
+} cli_jail_t;
+
+/* Most --channel-pair options one VM takes (two channel ends each). */
+#define CLI_MAX_CHANNEL_PAIRS 4u
+#define CLI_CHANNEL_NAME_MAX 47u               /* crossvm.h: CROSSVM_NAME_MAX */
+#define CLI_CHANNEL_DEFAULT_SIZE (64ull << 10) /* a channel's memory without size= */
+#define CLI_CHANNEL_MAX_SIZE (256ull << 20)    /* two ends must fit the PCI window */
+
+/*
+ * One --channel-pair NAME[,size=S]: a loopback cross-VM channel, both ends
+ * in this VM, each ringing the other (channel_pair.c makes its memfd and
+ * eventfds).
+ */
+typedef struct cli_channel_pair {
+    char name[CLI_CHANNEL_NAME_MAX + 1]; /* [A-Za-z0-9_.-], 1..47 */
+    uint64_t size;                       /* a power of two, 4K..256M */
+} cli_channel_pair_t;
+
 typedef struct run_options {
     const char *kernel;
     const char *initrd;
@@ -76,9 +100,13 @@ typedef struct run_options {
     unsigned int nr_guards;
     cli_forward_t forwards[CLI_MAX_FORWARDS];
     unsigned int nr_forwards;
+    cli_channel_pair_t channel_pairs[CLI_MAX_CHANNEL_PAIRS];
+    unsigned int nr_channel_pairs;
     bool no_reboot;
     bool stats;
     int verbose;
+    vmm_sandbox_mode_t seccomp; /* --seccomp (default kill) */
+    cli_jail_t jail;
 } run_options_t;
 
 /* Largest guest RAM and vCPU count the command line accepts. */

@@ -16,9 +16,12 @@
 #include <vmmkit/arm64_virt.h>
 #include <vmmkit/chardev.h>
 #include <vmmkit/log.h>
+#include <vmmkit/sandbox.h>
 #include <vmmkit/vm.h>
 
+#include "vmmkit/channel_pair.h"
 #include "vmmkit/cli.h"
+#include "vmmkit/jail.h"
 #include "vmmkit/run.h"
 
 static uint64_t now_ns(void)
@@ -28,14 +31,6 @@ static uint64_t now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
-
-/* The arrays the board's config points into, filled from the command line. */
-struct board_arrays {
-    arm64_virt_disk_t disks[CLI_MAX_DISKS];
-    arm64_virt_net_t nets[CLI_MAX_NETS];
-    arm64_virt_guard_t guards[CLI_MAX_GUARDS];
-    arm64_virt_forward_t forwards[CLI_MAX_FORWARDS];
-};
 
 /* The board's view of the command line; @a is filled for it. */
 static arm64_virt_config_t board_config(const run_options_t *o, struct board_arrays *a)
@@ -62,7 +57,7 @@ static arm64_virt_config_t board_config(const run_options_t *o, struct board_arr
                                                 .size = o->forwards[i].size,
                                                 .socket = o->forwards[i].socket,
                                                 .timeout_ms = o->forwards[i].timeout_ms};
-    return (arm64_virt_config_t){
+    arm64_virt_config_t cfg = {
         .kernel = o->kernel,
         .initrd = o->initrd,
         .dtb = o->dtb,
@@ -82,11 +77,37 @@ static arm64_virt_config_t board_config(const run_options_t *o, struct board_arr
         .forwards = a->forwards,
         .nr_forwards = o->nr_forwards,
     };
+    /* --channel-pair: the loopback channels' descriptors (channel_pair.h). */
+    cfg.channels = channel_pairs_open(o->channel_pairs, o->nr_channel_pairs, &cfg.nr_channels);
+    return cfg;
+}
+
+arm64_virt_config_t run_board_config(const run_options_t *o, const run_extras_t *x,
+                                     struct board_arrays *a)
+{
+    arm64_virt_config_t cfg = board_config(o, a);
+
+    if (x && x->nets) {
+        cfg.nets = x->nets;
+        cfg.nr_nets = x->nr_nets;
+    }
+    if (x && x->nr_channels) {
+        cfg.channels = x->channels;
+        cfg.nr_channels = x->nr_channels;
+    }
+    if (x && x->nr_shared) {
+        cfg.shared = x->shared;
+        cfg.nr_shared = x->nr_shared;
+    }
+    return cfg;
 }
 
 #ifdef VMMKIT_ARCH_arm64
-static void print_stats(vm_t *vm, uint64_t start_ns, unsigned int boots)
+static void print_stats(arm64_virt_t *board, vm_t *vm, uint64_t start_ns, unsigned int boots)
 {
+    arm64_virt_errors_t errs[48];
+    unsigned int nerr = arm64_virt_guest_errors(board, errs, 48);
+
     uint64_t first = vm_first_entry_ns(vm), total = 0;
 
     fprintf(stderr, "vmmkit: stats: boots %u, run time %.3f s\n", boots,
@@ -104,6 +125,12 @@ static void print_stats(vm_t *vm, uint64_t start_ns, unsigned int boots)
                     (unsigned long long)n);
     }
     fputc('\n', stderr);
+    /* What the guest did wrong, counted by the devices (each also logged, rate-limited). */
+    fprintf(stderr, "vmmkit: stats: guest errors%s", nerr ? "" : " none");
+    for (unsigned int i = 0; i < nerr; i++)
+        fprintf(stderr, "%s %s %llu", i ? "," : "", errs[i].name,
+                (unsigned long long)errs[i].count);
+    fputc('\n', stderr);
 }
 
 /* Signals become a stop request, delivered by a thread of their own. */
@@ -118,11 +145,20 @@ static void *signal_thread(void *arg)
     struct signal_watch *sw = arg;
     int sig;
 
+    if (vmm_sandbox_enter(VMM_THREAD_SIGNAL) < 0) {
+        LOG_ERR("the signal thread cannot install its seccomp filter; signals are not served");
+        return NULL;
+    }
     for (;;) {
         if (sigwait(&sw->set, &sig) != 0)
             continue;
         if (sig == SIGUSR2) /* our own wake-up at exit */
             return NULL;
+        if (sig == SIGUSR1) {
+            LOG_INFO("%s: rebooting the guest", strsignal(sig));
+            vm_request_stop(sw->vm, VM_STOP_RESET);
+            continue;
+        }
         LOG_INFO("%s: stopping the VM", strsignal(sig));
         vm_request_stop(sw->vm, VM_STOP_REQUESTED);
     }
@@ -139,11 +175,11 @@ static void console_quit(void *opaque)
         vm_request_stop(vm, VM_STOP_REQUESTED);
 }
 
-static int run_vm(const run_options_t *o, uint64_t start_ns)
+int run_vm(const run_options_t *o, const run_extras_t *x, uint64_t start_ns)
 {
     char err[512] = "";
     struct board_arrays arrays;
-    arm64_virt_config_t cfg = board_config(o, &arrays);
+    arm64_virt_config_t cfg = run_board_config(o, x, &arrays);
     struct signal_watch sw = {.vm = NULL};
     arm64_virt_t *board = NULL;
     unsigned int boots = 0;
@@ -156,10 +192,14 @@ static int run_vm(const run_options_t *o, uint64_t start_ns)
     sigaddset(&sw.set, SIGINT);
     sigaddset(&sw.set, SIGTERM);
     sigaddset(&sw.set, SIGHUP);
+    sigaddset(&sw.set, SIGUSR1);
     sigaddset(&sw.set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
 
-    cfg.console = chardev_stdio_open(STDIN_FILENO, STDOUT_FILENO);
+    /* Before any thread exists: each installs its class's filter (vmmkit/sandbox.h). */
+    if (vmm_sandbox_set_mode(o->seccomp) < 0)
+        return EXIT_RUN_ERROR;
+    cfg.console = chardev_stdio_open(x && x->no_console_input ? -1 : STDIN_FILENO, STDOUT_FILENO);
     if (!cfg.console) {
         LOG_ERR("cannot open the console: %s", strerror(errno));
         return EXIT_RUN_ERROR;
@@ -192,6 +232,11 @@ static int run_vm(const run_options_t *o, uint64_t start_ns)
             break;
         }
         boots++;
+        /* Every thread but the vCPUs runs now: the main thread's allowlist. */
+        if (boots == 1 && vmm_sandbox_enter(VMM_THREAD_MAIN) < 0) {
+            LOG_ERR("cannot install the main thread's seccomp filter");
+            break;
+        }
         why = vm_run(vm);
         if (why == VM_STOP_POWEROFF || why == VM_STOP_REQUESTED) {
             LOG_INFO("guest %s", why == VM_STOP_POWEROFF ? "powered off" : "stopped");
@@ -217,7 +262,7 @@ static int run_vm(const run_options_t *o, uint64_t start_ns)
     pthread_join(sw.thread, NULL);
 out:
     if (o->stats)
-        print_stats(vm, start_ns, boots);
+        print_stats(board, vm, start_ns, boots);
     chardev_close(cfg.console); /* stops input before the UART goes away */
     arm64_virt_destroy(board);
     return status;
@@ -228,10 +273,10 @@ out:
  * KVM runs guests of the host's own architecture.  The files are still
  * checked, so every input error reads the same on every host.
  */
-static int run_vm(const run_options_t *o, uint64_t start_ns)
+int run_vm(const run_options_t *o, const run_extras_t *x, uint64_t start_ns)
 {
     struct board_arrays arrays;
-    arm64_virt_config_t cfg = board_config(o, &arrays);
+    arm64_virt_config_t cfg = run_board_config(o, x, &arrays);
     char err[512] = "";
 
     (void)start_ns;
@@ -245,12 +290,23 @@ static int run_vm(const run_options_t *o, uint64_t start_ns)
 }
 #endif
 
+/* The VMM inside --jail (jail.c): @o names the files by their paths in the jail. */
+static int run_jailed(run_options_t *o, void *arg)
+{
+    return run_vm(o, NULL, *(uint64_t *)arg);
+}
+
 int vmmkit_run_main(int argc, char **argv)
 {
     uint64_t start_ns = now_ns();
     run_options_t opts;
     char err[512] = "";
-    int r = cli_parse_run(argc, argv, &opts, err, sizeof(err));
+    int r;
+
+    /* "vmmkit run SYSTEM.xml": a whole system of VMs (system.c). */
+    if (argc > 1 && argv[1][0] != '-')
+        return vmmkit_system_main(argc, argv);
+    r = cli_parse_run(argc, argv, &opts, err, sizeof(err));
 
     if (r < 0) {
         cli_print_run_help(stdout);
@@ -263,5 +319,7 @@ int vmmkit_run_main(int argc, char **argv)
     vmm_log_set_level(opts.verbose >= 2 ? VMM_LOG_DEBUG
                       : opts.verbose    ? VMM_LOG_INFO
                                         : VMM_LOG_WARN);
-    return run_vm(&opts, start_ns);
+    if (opts.jail.dir[0])
+        return jail_run(&opts, run_jailed, &start_ns);
+    return run_vm(&opts, NULL, start_ns);
 }

@@ -25,10 +25,16 @@
 #define SYS_MAX_REGIONS 32u
 #define SYS_MAX_CHANNELS 32u
 #define SYS_MAX_SWITCHES 8u
-#define SYS_MAX_MAPS 8u        /* <map> elements per VM (ARM64_VIRT_MAX_SHARED) */
-#define SYS_MAX_VM_CHANNELS 8u /* channel ends per VM (ARM64_VIRT_MAX_CHANNELS) */
-#define SYS_CHANNEL_NAME_MAX 47u /* the event page holds 48 bytes of name, NUL included */
-#define SYS_MAX_ERRORS 20u     /* the parser stops reporting after this many */
+#define SYS_MAX_MAPS 8u                  /* <map> elements per VM (ARM64_VIRT_MAX_SHARED) */
+#define SYS_MAX_VM_CHANNELS 8u           /* channel ends per VM (ARM64_VIRT_MAX_CHANNELS) */
+#define SYS_CHANNEL_NAME_MAX 47u         /* the event page holds 48 bytes of name, NUL included */
+#define SYS_MAX_ERRORS 20u               /* the parser stops reporting after this many */
+#define SYS_MAX_FILE_SIZE (1u << 20)     /* a larger description is refused unread */
+#define SYS_CMDLINE_MAX 2048u            /* bytes of <cmdline> (arm64 COMMAND_LINE_SIZE) */
+#define SYS_MAX_REGION_SIZE (1ull << 30) /* memory regions and channel memory */
+#define SYS_MIN_CHANNEL_SIZE 4096ull
+#define SYS_PAGE_SIZE 4096ull /* region sizes and map addresses are multiples */
+#define SYS_MAX_RESTART_LIMIT 100u
 
 /* Where a VM's console goes. */
 typedef enum sys_console_output {
@@ -64,8 +70,8 @@ typedef struct sys_map {
 /* One NIC of a VM (<net>), in eth0, eth1 order. */
 typedef struct sys_net {
     unsigned int line;
-    int switch_index;   /* index into sysdesc_t.switches, or -1: a tap */
-    char tap[16];       /* when switch_index < 0 */
+    int switch_index; /* index into sysdesc_t.switches, or -1: a tap */
+    char tap[16];     /* when switch_index < 0 */
     uint8_t mac[6];
     bool has_mac;
 } sys_net_t;
@@ -94,8 +100,8 @@ typedef struct sys_vm {
 typedef struct sys_channel {
     char name[SYS_CHANNEL_NAME_MAX + 1];
     unsigned int line;
-    int region;    /* index into sysdesc_t.regions, or -1: a region of its own of @size */
-    uint64_t size; /* the shared memory's size (a power of two, >= 4 KiB) */
+    int region;         /* index into sysdesc_t.regions, or -1: a region of its own of @size */
+    uint64_t size;      /* the shared memory's size (a power of two, >= 4 KiB) */
     unsigned int vm[2]; /* indices into sysdesc_t.vms; different VMs */
 } sys_channel_t;
 
@@ -107,9 +113,9 @@ typedef struct sys_switch {
 } sys_switch_t;
 
 typedef struct sysdesc {
-    char path[4096];  /* the file as given */
+    char path[4096];         /* the file as given */
     char name[SYS_NAME_MAX]; /* <system name=...>, or the file's base name */
-    char control[108]; /* control socket path (resolved), "" = none */
+    char control[108];       /* control socket path (resolved), "" = none */
     sys_region_t regions[SYS_MAX_REGIONS];
     unsigned int nr_regions;
     sys_vm_t vms[SYS_MAX_VMS];
@@ -124,7 +130,9 @@ typedef struct sysdesc {
 } sysdesc_t;
 
 /*
- * Read and check the description in file @path.  Returns 0 and a new
+ * Read and check the description in file @path (at most SYS_MAX_FILE_SIZE
+ * bytes; relative paths in it are resolved against the file's directory,
+ * made absolute, and the files it names are checked).  Returns 0 and a new
  * description in *@out (sysdesc_free), or a negative errno with every
  * error found written to @err, one "FILE:LINE: message" per line (no
  * trailing newline; at most SYS_MAX_ERRORS; a missing or unreadable file
@@ -137,8 +145,8 @@ int sysdesc_load(const char *path, sysdesc_t **out, char *err, size_t errlen);
  * resolve relative paths.  Files named in it are not checked for
  * existence when @check_files is false (the fuzzer's mode).
  */
-int sysdesc_parse(const char *buf, size_t len, const char *name, const char *dir,
-                  bool check_files, sysdesc_t **out, char *err, size_t errlen);
+int sysdesc_parse(const char *buf, size_t len, const char *name, const char *dir, bool check_files,
+                  sysdesc_t **out, char *err, size_t errlen);
 
 void sysdesc_free(sysdesc_t *d);
 

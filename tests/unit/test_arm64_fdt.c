@@ -422,6 +422,63 @@ static void test_virtio(void **state)
     assert_cells(v1, "interrupts", irq1, 3);
 }
 
+static const arm64_fdt_crossvm_t crossvm_ends[] = {
+    {.name = "ping",
+     .event_base = 0x0fff0000,
+     .event_size = 0x1000,
+     .mem_base = 0x8000000000ull,
+     .mem_size = 0x10000,
+     .intid = 80},
+    {.name = "ping",
+     .event_base = 0x0fff1000,
+     .event_size = 0x1000,
+     .mem_base = 0x8000010000ull,
+     .mem_size = 0x10000,
+     .intid = 81},
+};
+
+/* Cross-VM channel ends on MMIO: what uio_pdrv_genirq and the guest tool read. */
+static void test_crossvm(void **state)
+{
+    arm64_fdt_config_t c = config_v3();
+    const uint64_t reg[4] = {0x0fff1000, 0x1000, 0x8000010000ull, 0x10000};
+    const uint32_t irq[3] = {0, 49, 4}; /* SPI 49 = INTID 81, level-high */
+    char msg[200];
+    int n;
+
+    (void)state;
+    c.crossvm = crossvm_ends;
+    c.nr_crossvm = 2;
+    build(&c);
+    node("/crossvm@fff0000");
+    n = node("/crossvm@fff1000");
+    assert_str(n, "compatible", "vmmkit,crossvm");
+    assert_reg(n, reg, 2);
+    assert_cells(n, "interrupts", irq, 3);
+    assert_str(n, "label", "ping");
+    /* Checked like every device: intids and places. */
+    arm64_fdt_crossvm_t bad[2] = {crossvm_ends[0], crossvm_ends[1]};
+    c.crossvm = bad;
+    bad[1].intid = 80;
+    assert_int_equal(arm64_fdt_check_config(&c, msg, sizeof(msg)), -EINVAL);
+    assert_non_null(strstr(msg, "crossvm[0] and crossvm[1] share intid 80"));
+    bad[1].intid = 48; /* a virtio-mmio transport's */
+    c.virtio = virtio_devs;
+    c.nr_virtio = 1;
+    assert_int_equal(arm64_fdt_check_config(&c, msg, sizeof(msg)), -EINVAL);
+    assert_non_null(strstr(msg, "crossvm[1] and virtio[0] share intid 48"));
+    bad[1].intid = 81;
+    bad[1].mem_base = 0x8000008000ull;
+    assert_int_equal(arm64_fdt_check_config(&c, msg, sizeof(msg)), -EINVAL);
+    assert_non_null(strstr(msg, "crossvm.mem[1]"));
+    bad[1] = crossvm_ends[1];
+    bad[1].name = NULL;
+    assert_int_equal(arm64_fdt_check_config(&c, msg, sizeof(msg)), -EINVAL);
+    c.nr_crossvm = 1;
+    c.crossvm = NULL;
+    assert_int_equal(arm64_fdt_check_config(&c, msg, sizeof(msg)), -EINVAL);
+}
+
 static const arm64_fdt_pci_irq_t pci_irqs[] = {
     {.devfn = 1 << 3, .pin = 1, .intid = 35},
     {.devfn = 2 << 3, .pin = 1, .intid = 36},
@@ -633,6 +690,11 @@ static void test_dtc_warning_free(void **state)
     c = config_pci();
     build(&c);
     dtc_clean("PCI host bridge");
+    c = config_v3();
+    c.crossvm = crossvm_ends;
+    c.nr_crossvm = 2;
+    build(&c);
+    dtc_clean("cross-VM channel ends");
     c = config_v2();
     build(&c);
     dtc_clean("GICv2");
@@ -665,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_uart_and_clock),
         cmocka_unit_test(test_chosen),
         cmocka_unit_test(test_virtio),
+        cmocka_unit_test(test_crossvm),
         cmocka_unit_test(test_pci),
         cmocka_unit_test(test_buffer_too_small),
         cmocka_unit_test(test_bad_configs),

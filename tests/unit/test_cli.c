@@ -343,6 +343,125 @@ static void test_run_guards_and_forwards(void **state)
     }
 }
 
+/* --seccomp and --jail (docs/security.md). */
+static void test_run_channel_pairs(void **state)
+{
+    run_options_t o;
+    char err[256] = "";
+    (void)state;
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", NULL), 0);
+    assert_int_equal(o.nr_channel_pairs, 0);
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--channel-pair", "ping",
+                           "--channel-pair", "big_one.2-x,size=1M", "--channel-pair",
+                           "small,size=0x1000", NULL),
+                     0);
+    assert_int_equal(o.nr_channel_pairs, 3);
+    assert_string_equal(o.channel_pairs[0].name, "ping");
+    assert_int_equal(o.channel_pairs[0].size, CLI_CHANNEL_DEFAULT_SIZE);
+    assert_string_equal(o.channel_pairs[1].name, "big_one.2-x");
+    assert_int_equal(o.channel_pairs[1].size, 1 << 20);
+    assert_int_equal(o.channel_pairs[2].size, 4096);
+
+    /* The longest name; one more is refused. */
+    char name[64];
+    snprintf(name, sizeof(name), "%047d", 5);
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--channel-pair", name, NULL), 0);
+    assert_int_equal(strlen(o.channel_pairs[0].name), CLI_CHANNEL_NAME_MAX);
+    snprintf(name, sizeof(name), "%048d", 5);
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--channel-pair", name, NULL),
+                     EXIT_USAGE);
+    assert_non_null(strstr(err, "needs a name of 1 to 47 characters"));
+
+    static const struct {
+        const char *arg;
+        const char *msg;
+    } bad[] = {
+        {"", "needs a name"},
+        {",size=4K", "needs a name"},
+        {"size=4K", "needs a name"},
+        {"a:b", "letters, digits"},
+        {"a b", "letters, digits"},
+        {"p,size=3K", "size '3K' must be a power of two"},
+        {"p,size=2K", "size '2K'"},
+        {"p,size=512M", "size '512M'"},
+        {"p,size=", "size ''"},
+        {"p,size=lots", "size 'lots'"},
+        {"p,mem=4K", "unknown option 'mem'"},
+        {"p,ro", "unknown option 'ro'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--channel-pair", bad[i].arg, NULL),
+                         EXIT_USAGE);
+        if (!strstr(err, bad[i].msg))
+            fail_msg("'%s': message '%s' lacks '%s'", bad[i].arg, err, bad[i].msg);
+    }
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--channel-pair", "x", "--channel-pair",
+                           "x,size=8K", NULL),
+                     EXIT_USAGE);
+    assert_non_null(strstr(err, "x given twice"));
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--channel-pair", "a", "--channel-pair",
+                           "b", "--channel-pair", "c", "--channel-pair", "d", "--channel-pair", "e",
+                           NULL),
+                     EXIT_USAGE);
+    assert_non_null(strstr(err, "too many --channel-pair options (at most 4)"));
+}
+
+static void test_run_seccomp_and_jail(void **state)
+{
+    static const struct {
+        const char *args[4];
+        const char *msg;
+    } bad[] = {
+        {{"--kernel", "K", "--seccomp", "strict"}, "--seccomp 'strict': must be kill, log or off"},
+        {{"--kernel", "K", "--seccomp", ""}, "--seccomp '': must be kill, log or off"},
+        {{"--kernel", "K", "--jail", ""}, "--jail needs a directory"},
+        {{"--kernel", "K", "--jail", ",uid=1"}, "--jail needs a directory"},
+        {{"--kernel", "K", "--jail", "j,uid=x"}, "--jail j: uid 'x' must be a number"},
+        {{"--kernel", "K", "--jail", "j,uid=-1"}, "uid '-1' must be a number"},
+        {{"--kernel", "K", "--jail", "j,gid=4294967295"}, "gid '4294967295' must be a number"},
+        {{"--kernel", "K", "--jail", "j,gid"}, "gid '' must be a number"},
+        {{"--kernel", "K", "--jail", "j,user=1"}, "--jail j: unknown option 'user'"},
+        {{"-k", "K", "--jail", "j"}, "cannot be combined with --jail"}, /* + --dump-dtb F */
+    };
+    run_options_t o;
+    char err[256] = "";
+    (void)state;
+
+    assert_int_equal(parse(&o, err, sizeof(err), "--kernel", "K", NULL), 0);
+    assert_int_equal(o.seccomp, VMM_SANDBOX_KILL); /* the program's default */
+    assert_string_equal(o.jail.dir, "");
+    for (int m = VMM_SANDBOX_OFF; m <= VMM_SANDBOX_KILL; m++) {
+        const char *name = vmm_sandbox_mode_name((vmm_sandbox_mode_t)m);
+        assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--seccomp", name, NULL), 0);
+        assert_int_equal(o.seccomp, m);
+    }
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "K", "--jail", "/srv/jail", NULL), 0);
+    assert_string_equal(o.jail.dir, "/srv/jail");
+    assert_false(o.jail.has_uid);
+    assert_false(o.jail.has_gid);
+    assert_int_equal(
+        parse(&o, err, sizeof(err), "-k", "K", "--jail", "/srv/j,uid=1000,gid=4294967294", NULL),
+        0);
+    assert_string_equal(o.jail.dir, "/srv/j");
+    assert_true(o.jail.has_uid && o.jail.has_gid);
+    assert_int_equal(o.jail.uid, 1000);
+    assert_int_equal(o.jail.gid, 4294967294u);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[8] = {(char *)"run"};
+        int argc = 1;
+        for (int j = 0; j < 4 && bad[i].args[j]; j++)
+            argv[argc++] = (char *)bad[i].args[j];
+        if (i == sizeof(bad) / sizeof(bad[0]) - 1) {
+            argv[argc++] = (char *)"--dump-dtb";
+            argv[argc++] = (char *)"F";
+        }
+        argv[argc] = NULL;
+        assert_int_equal(cli_parse_run(argc, argv, &o, err, sizeof(err)), EXIT_USAGE);
+        if (!strstr(err, bad[i].msg))
+            fail_msg("case %zu: message '%s' lacks '%s'", i, err, bad[i].msg);
+    }
+}
+
 static void test_run_help(void **state)
 {
     run_options_t o;
@@ -362,6 +481,8 @@ int main(void)
         cmocka_unit_test(test_run_disks_and_nets),
         cmocka_unit_test(test_addrs_and_lengths),
         cmocka_unit_test(test_run_guards_and_forwards),
+        cmocka_unit_test(test_run_channel_pairs),
+        cmocka_unit_test(test_run_seccomp_and_jail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

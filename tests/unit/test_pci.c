@@ -581,6 +581,150 @@ static void test_bar_decode_and_move(void **state)
     assert_int_equal(v, 0x1122334455667788ull);
 }
 
+/* A live mapping of the fake backend at @gpa, or NULL. */
+static struct fake_map *live_map_at(struct ctx *c, uint64_t gpa)
+{
+    for (int i = 0; i < FAKE_MAX_MAPS; i++) {
+        if (c->vm->hv_vm->maps[i].live && c->vm->hv_vm->maps[i].gpa == gpa) {
+            return &c->vm->hv_vm->maps[i];
+        }
+    }
+    return NULL;
+}
+
+static void test_memory_bar(void **state)
+{
+    struct ctx *c = *state;
+    const pci_device_info_t info = {.vendor_id = 0x1234, .device_id = 0x9999, .name = "membar"};
+    uint8_t *mem = aligned_alloc(4096, 0x2000), *rom = aligned_alloc(4096, 0x1000);
+    pci_device_t *d;
+    struct fake_map *m;
+    uint64_t a, v;
+
+    assert_non_null(mem);
+    assert_non_null(rom);
+    memset(mem, 0, 0x2000);
+    memset(rom, 0x5a, 0x1000);
+    d = pci_device_create(&info, &t_ops, &c->t2, NULL);
+    assert_non_null(d);
+    c->t2.pci = d;
+    assert_int_equal(pci_device_add_bar(d, 0, 0x2000, PCI_BAR_F_64BIT | PCI_BAR_F_PREFETCH), 0);
+    assert_int_equal(pci_device_add_bar(d, 2, 0x1000, 0), 0);
+    assert_int_equal(pci_device_add_bar(d, 3, 0x1000, 0), 0);
+    /* Argument checks: no such BAR, misaligned memory, the MSI-X BAR either way round. */
+    assert_int_equal(pci_device_set_bar_memory(d, 4, mem, false), -EINVAL);
+    assert_int_equal(pci_device_set_bar_memory(d, 1, mem, false), -EINVAL); /* upper half */
+    assert_int_equal(pci_device_set_bar_memory(d, 0, mem + 8, false), -EINVAL);
+    assert_int_equal(pci_device_set_bar_memory(d, 0, NULL, false), -EINVAL);
+    assert_int_equal(pci_device_add_msix(d, 1, 3, 0, 0x800), PCI_CFG_CAP_START);
+    assert_int_equal(pci_device_set_bar_memory(d, 3, rom, false), -EINVAL);
+    assert_int_equal(pci_device_set_bar_memory(d, 0, mem, false), 0);
+    assert_int_equal(pci_device_add_msix(d, 1, 0, 0, 0x800), -EINVAL); /* already has one */
+    assert_int_equal(pci_device_set_bar_memory(d, 2, rom, true), 0);
+    assert_int_equal(pci_host_register(c->host, d, 5), 5);
+    assert_int_equal(pci_device_set_bar_memory(d, 0, mem, false), -EBUSY);
+
+    /* Sizing works as for any BAR; nothing decodes with Memory Space off. */
+    uint64_t reg = cfg_addr(0, 5, 0, PCI_CFG_BAR0);
+    uint32_t lo = (uint32_t)rd(c, reg, 4);
+    assert_int_equal(lo & 0xf, PCI_BAR_MEM_TYPE_64 | PCI_BAR_MEM_PREFETCH);
+    wr(c, reg, 4, 0xffffffff);
+    assert_int_equal(rd(c, reg, 4), 0xffffe000u | PCI_BAR_MEM_TYPE_64 | PCI_BAR_MEM_PREFETCH);
+    wr(c, reg, 4, lo);
+    uint64_t base0 = (lo & ~0xfu) | (uint64_t)rd(c, reg + 4, 4) << 32;
+    uint64_t base2 = rd(c, reg + 8, 4) & ~0xfu;
+    assert_null(live_map_at(c, base0));
+    assert_false(pci_device_bar_mapped(d, 0, NULL));
+
+    /* Memory Space on: both are mapped, one read-only; the owner hears of it. */
+    wr(c, cfg_addr(0, 5, 0, PCI_CFG_COMMAND), 2, PCI_COMMAND_MEMORY);
+    assert_true(pci_device_bar_mapped(d, 0, &a));
+    assert_int_equal(a, base0);
+    m = live_map_at(c, base0);
+    assert_non_null(m);
+    assert_ptr_equal(m->hva, mem);
+    assert_int_equal(m->size, 0x2000);
+    assert_int_equal(m->flags & HV_MEM_READONLY, 0);
+    m = live_map_at(c, base2);
+    assert_non_null(m);
+    assert_ptr_equal(m->hva, rom);
+    assert_int_equal(m->flags & HV_MEM_READONLY, HV_MEM_READONLY);
+    assert_int_equal(c->t2.maps, 1);
+    assert_int_equal(c->t2.map_addr, base0);
+    assert_ptr_equal(gpa_to_hva(c->vm, base0 + 0x10, 8), mem + 0x10);
+
+    /* Accesses land in the memory, not the owner's callbacks. */
+    wr(c, base0 + 0x1ff8, 8, 0x0102030405060708ull);
+    assert_int_equal(*(uint64_t *)(mem + 0x1ff8), 0x0102030405060708ull);
+    assert_int_equal(rd(c, base0 + 0x1ffc, 4), 0x01020304);
+    assert_int_equal(rd(c, base2 + 0x10, 2), 0x5a5a);
+    assert_int_equal(c->t2.reads, 0);
+    assert_int_equal(c->t2.writes, 0);
+    /* A write to the read-only one traps to bar_write and leaves the memory alone. */
+    wr(c, base2 + 0x20, 4, 0xdeadbeef);
+    assert_int_equal(c->t2.writes, 1);
+    assert_int_equal(c->t2.last_bar, 2);
+    assert_int_equal(c->t2.last_off, 0x20);
+    assert_int_equal(rom[0x20], 0x5a);
+    /* pci_device_bar_access reaches the memory too. */
+    v = 0xabcd;
+    assert_int_equal(pci_device_bar_access(d, 0, 0x100, 2, true, &v), 0);
+    assert_int_equal(mem[0x100], 0xcd);
+    v = 0;
+    assert_int_equal(pci_device_bar_access(d, 0, 0x1ff8, 8, false, &v), 0);
+    assert_int_equal(v, 0x0102030405060708ull);
+
+    /* Moved while decoding: the mapping follows, the old place is empty. */
+    uint64_t new0 = MMIO64 + 0x20000000ull;
+    wr(c, reg, 4, (uint32_t)new0);
+    wr(c, reg + 4, 4, (uint32_t)(new0 >> 32));
+    assert_true(pci_device_bar_mapped(d, 0, &a));
+    assert_int_equal(a, new0);
+    assert_null(live_map_at(c, base0));
+    m = live_map_at(c, new0);
+    assert_non_null(m);
+    assert_ptr_equal(m->hva, mem);
+    assert_int_equal(c->t2.map_addr, new0);
+    assert_int_equal(rd(c, new0 + 0x1ff8, 8), 0x0102030405060708ull);
+    assert_int_equal(rd(c, base0 + 0x1ff8, 8), 0);
+
+    /* Memory Space off: unmapped; on again: back where the BAR says. */
+    int live = c->vm->hv_vm->nr_live;
+    wr(c, cfg_addr(0, 5, 0, PCI_CFG_COMMAND), 2, 0);
+    assert_false(pci_device_bar_mapped(d, 0, NULL));
+    assert_null(live_map_at(c, new0));
+    assert_int_equal(c->vm->hv_vm->nr_live, live - 2);
+    assert_false(c->t2.mapped);
+    wr(c, cfg_addr(0, 5, 0, PCI_CFG_COMMAND), 2, PCI_COMMAND_MEMORY);
+    assert_non_null(live_map_at(c, new0));
+    assert_int_equal(pci_device_command(d), PCI_COMMAND_MEMORY);
+
+    /* The backend refuses the mapping: counted, not decoding; the next write retries. */
+    test_ops.mem_map = NULL;
+    wr(c, cfg_addr(0, 5, 0, PCI_CFG_COMMAND), 2, 0);
+    wr(c, cfg_addr(0, 5, 0, PCI_CFG_COMMAND), 2, PCI_COMMAND_MEMORY);
+    assert_false(pci_device_bar_mapped(d, 0, NULL));
+    assert_true(pci_host_error_count(c->host, PCI_E_BAR_MAP) >= 1);
+    assert_string_equal(pci_error_name(PCI_E_BAR_MAP), "bar-map");
+    test_ops.mem_map = fake_hv_ops.mem_map;
+    wr(c, cfg_addr(0, 5, 0, PCI_CFG_COMMAND), 2, PCI_COMMAND_MEMORY);
+    assert_true(pci_device_bar_mapped(d, 0, NULL));
+
+    /* Reset: unmapped, back at the VMM's placement, and mapped there again. */
+    pci_host_reset(c->host);
+    assert_false(pci_device_bar_mapped(d, 0, NULL));
+    assert_null(live_map_at(c, new0));
+    wr(c, cfg_addr(0, 5, 0, PCI_CFG_COMMAND), 2, PCI_COMMAND_MEMORY);
+    assert_true(pci_device_bar_mapped(d, 0, &a));
+    assert_int_equal(a, base0);
+    assert_int_equal(rd(c, base0 + 0x100, 1), 0xcd);
+    pci_host_destroy(c->host); /* frees the mappings while the memory is still ours */
+    c->host = NULL;
+    assert_int_equal(c->vm->hv_vm->nr_live, 1); /* RAM only */
+    free(mem);
+    free(rom);
+}
+
 static void test_bar_conflict_between_devices(void **state)
 {
     struct ctx *c = *state;
@@ -853,6 +997,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_header_masks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_sizing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_decode_and_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_bar, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_conflict_between_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capability_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_msix, setup, teardown),

@@ -1,8 +1,11 @@
 /*
  * Unit tests for src/arch/arm64/virt_regions.c: where the virt board lets
  * --guard and --forward regions go, their files and sockets, and making,
- * resetting and freeing them on a VM of the fake backend.
+ * resetting and freeing them on a VM of the fake backend; and of
+ * virt_channels.c, whose places (cross-VM channel ends, shared maps) the
+ * same checks cover.
  */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +15,8 @@
 
 #include <cmocka.h>
 #include <errno.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -335,6 +340,138 @@ static void test_create_failures(void **state)
     free(b);
 }
 
+/* A memfd of @size bytes. */
+static int memfd_of(uint64_t size)
+{
+    int fd = memfd_create("region-test", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)size), 0);
+    return fd;
+}
+
+/* Cross-VM channel ends and shared maps (virt_channels.c): their checks and places. */
+static void test_channels_and_shared(void **state)
+{
+    struct fixture *f = *state;
+    int mem = memfd_of(1 << 20), small = memfd_of(0x1000);
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), efd2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    arm64_virt_channel_t ch[ARM64_VIRT_MAX_CHANNELS + 1];
+    arm64_virt_shared_t sh[2];
+    uint64_t ev, at;
+
+    for (unsigned int i = 0; i < ARM64_VIRT_MAX_CHANNELS + 1; i++)
+        ch[i] = (arm64_virt_channel_t){
+            .name = "ping", .mem_fd = mem, .mem_size = 0x10000, .notify_fd = efd, .wait_fd = efd2};
+    f->cfg.channels = ch;
+    f->cfg.nr_channels = 2;
+    ch[1].mem_size = 1 << 20;
+    check_expect(f, 0, NULL);
+    /* MMIO places: event pages at the top of the free window, memory from 512 GiB, aligned. */
+    virt_channel_place(&f->cfg, 0, &ev, &at);
+    assert_int_equal(ev, ARM64_VIRT_CHANNEL_EVENT_BASE);
+    assert_int_equal(at, ARM64_VIRT_CHANNEL_MEM_BASE);
+    virt_channel_place(&f->cfg, 1, &ev, &at);
+    assert_int_equal(ev, ARM64_VIRT_CHANNEL_EVENT_BASE + 0x1000);
+    assert_int_equal(at, ARM64_VIRT_CHANNEL_MEM_BASE + (1 << 20));
+    /* A guard over an event page is refused, naming it; just below is fine; on PCI too. */
+    f->cfg.nr_guards = 1;
+    f->guards[0] = (arm64_virt_guard_t){.base = 0x0fff1800, .size = 16};
+    check_expect(f, -EINVAL,
+                 "--guard 0xfff1800,0x10: overlaps channel 'ping' event page at "
+                 "0xfff1000-0xfff1fff");
+    f->guards[0].base = 0x0ffef000;
+    check_expect(f, 0, NULL);
+    f->guards[0].base = 0x0fff1800;
+    f->cfg.transport = ARM64_VIRT_TRANSPORT_PCI;
+    check_expect(f, 0, NULL);
+    f->cfg.transport = ARM64_VIRT_TRANSPORT_MMIO;
+    f->cfg.nr_guards = 0;
+    /* Names, sizes, descriptors, counts. */
+    ch[0].name = "";
+    check_expect(f, -EINVAL, "channel 0: the name must be 1..47 bytes long");
+    ch[0].name = "ping";
+    ch[0].mem_size = 0x3000;
+    check_expect(f, -EINVAL, "channel 'ping': size 12288: must be a power of two");
+    ch[0].mem_size = 2 << 20;
+    check_expect(f, -EINVAL, "holds 1048576 bytes, less than 2097152");
+    ch[0].mem_size = 0x10000;
+    ch[0].wait_fd = 999;
+    check_expect(f, -EINVAL, "doorbell descriptors");
+    ch[0].wait_fd = efd2;
+    ch[0].mem_fd = efd;
+    check_expect(f, -EINVAL, "is not a memory file");
+    ch[0].mem_fd = mem;
+    f->cfg.nr_channels = ARM64_VIRT_MAX_CHANNELS + 1;
+    check_expect(f, -EINVAL, "9 channel ends: at most 8");
+    f->cfg.nr_channels = 1;
+    ch[0].mem_size = 1ull << 40; /* past the guest-physical limit (and the memfd) */
+    f->cfg.transport = ARM64_VIRT_TRANSPORT_PCI;
+    check_expect(f, -EINVAL, "does not fit the PCI memory window");
+    f->cfg.transport = ARM64_VIRT_TRANSPORT_MMIO;
+    ch[0].mem_size = 0x10000;
+
+    /* Shared maps: page multiples, big enough descriptors, places of their own. */
+    f->cfg.shared = sh;
+    f->cfg.nr_shared = 1;
+    sh[0] = (arm64_virt_shared_t){.name = "blob", .base = 0x0e000000, .size = 0x10000, .fd = mem};
+    sh[1] = (arm64_virt_shared_t){
+        .name = "ro", .base = 0x0e010000, .size = 0x1000, .fd = small, .read_only = true};
+    check_expect(f, 0, NULL);
+    sh[0].base = 0x0e000800;
+    check_expect(f, -EINVAL, "shared map 'blob' at 0xe000800, 0x10000 bytes: the address and size");
+    sh[0].base = 0x0e000000;
+    sh[0].size = 2 << 20;
+    check_expect(f, -EINVAL, "shared map 'blob': descriptor");
+    sh[0].size = 0x10000;
+    sh[0].base = ARM64_VIRT_RAM_BASE;
+    check_expect(f, -EINVAL, "shared map 'blob' at 0x40000000-0x4000ffff: overlaps guest RAM");
+    sh[0].base = ARM64_VIRT_CHANNEL_MEM_BASE + 0x8000;
+    check_expect(f, -EINVAL, "overlaps channel 'ping' memory at 0x8000000000-0x800000ffff");
+    sh[0].base = 0x0e00f000;
+    f->cfg.nr_shared = 2;
+    check_expect(f, -EINVAL, "shared map 'ro' at 0xe010000-0xe010fff: overlaps shared map 'blob'");
+    sh[0].base = 0x0e000000;
+    check_expect(f, 0, NULL);
+    f->cfg.nr_guards = 1;
+    f->guards[0] = (arm64_virt_guard_t){.base = 0x0e010ff0, .size = 0x20};
+    check_expect(f, -EINVAL, "--guard 0xe010ff0,0x20: overlaps shared map 'ro'");
+    f->cfg.nr_guards = 0;
+
+    /* Made on a VM: a channel end at its places, the maps mapped; all freed again. */
+    arm64_virt_t *b = calloc(1, sizeof(*b));
+    assert_non_null(b);
+    b->vm = fake_vm_create();
+    assert_non_null(b->vm);
+    b->cfg = f->cfg;
+    assert_int_equal(virt_channels_create(b, f->err, sizeof(f->err)), 0);
+    assert_non_null(b->channels[0]);
+    assert_int_equal(b->nr_fdt_channels, 1);
+    assert_int_equal(b->fdt_channels[0].event_base, ARM64_VIRT_CHANNEL_EVENT_BASE);
+    assert_int_equal(b->fdt_channels[0].mem_base, ARM64_VIRT_CHANNEL_MEM_BASE);
+    assert_int_equal(b->fdt_channels[0].intid, ARM64_VIRT_CHANNEL_INTID);
+    assert_string_equal(b->fdt_channels[0].name, "ping");
+    assert_non_null(gpa_to_hva(b->vm, 0x0e000000, 0x10000)); /* writable: RAM to devices */
+    assert_null(gpa_to_hva(b->vm, 0x0e010000, 0x1000));      /* read-only: not for DMA */
+    assert_non_null(gpa_to_hva(b->vm, ARM64_VIRT_CHANNEL_MEM_BASE, 0x10000));
+    assert_null(vm_reserve_memory_at(b->vm, ARM64_VIRT_CHANNEL_EVENT_BASE, 0x10, NULL, NULL));
+    arm64_fdt_config_t fc = {0};
+    virt_channels_fdt(b, &fc);
+    assert_int_equal(fc.nr_crossvm, 1);
+    virt_channels_destroy(b);
+    assert_null(b->channels[0]);
+    assert_null(gpa_to_hva(b->vm, 0x0e000000, 0x10000));
+    vm_memory_reservation_t *res =
+        vm_reserve_memory_at(b->vm, ARM64_VIRT_CHANNEL_EVENT_BASE, 0x10000, NULL, NULL);
+    assert_non_null(res);
+    vm_free_reserved_memory(b->vm, res);
+    vm_destroy(b->vm);
+    free(b);
+    close(mem);
+    close(small);
+    close(efd);
+    close(efd2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_files_and_sockets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_reset_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_channels_and_shared, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

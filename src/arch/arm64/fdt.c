@@ -105,6 +105,15 @@ static bool range_at(const arm64_fdt_config_t *cfg, size_t n, range_t *r)
         return true;
     }
     n -= cfg->nr_virtio;
+    if (n < 2 * cfg->nr_crossvm) {
+        const arm64_fdt_crossvm_t *c = &cfg->crossvm[n / 2];
+        if (n % 2)
+            *r = (range_t){"crossvm.mem", n / 2, c->mem_base, c->mem_size};
+        else
+            *r = (range_t){"crossvm.event", n / 2, c->event_base, c->event_size};
+        return true;
+    }
+    n -= 2 * cfg->nr_crossvm;
     switch (n) {
     case 0:
         *r = (range_t){"gic.dist", 0, g->dist_base, g->dist_size};
@@ -244,6 +253,29 @@ int arm64_fdt_check_config(const arm64_fdt_config_t *cfg, char *msg, size_t len)
         for (size_t j = 0; j < i; j++) {
             if (cfg->virtio[j].intid == v->intid)
                 return fail(msg, len, "virtio[%zu] and virtio[%zu] share intid %u", j, i, v->intid);
+        }
+    }
+    if (cfg->nr_crossvm && !cfg->crossvm)
+        return fail(msg, len, "nr_crossvm is %zu but crossvm is NULL", cfg->nr_crossvm);
+    for (size_t i = 0; i < cfg->nr_crossvm; i++) {
+        const arm64_fdt_crossvm_t *c = &cfg->crossvm[i];
+
+        if (!c->name || !c->event_size || !c->mem_size)
+            return fail(msg, len, "crossvm[%zu] has no name, event page or memory", i);
+        if (!spi_ok(c->intid))
+            return fail(msg, len, "crossvm[%zu].intid is %u; an SPI INTID is %u..%u", i, c->intid,
+                        GIC_SPI_FIRST, GIC_SPI_LAST);
+        if (cfg->uart.size && c->intid == cfg->uart.intid)
+            return fail(msg, len, "crossvm[%zu].intid %u is the UART's", i, c->intid);
+        for (size_t j = 0; j < cfg->nr_virtio; j++) {
+            if (cfg->virtio[j].intid == c->intid)
+                return fail(msg, len, "crossvm[%zu] and virtio[%zu] share intid %u", i, j,
+                            c->intid);
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (cfg->crossvm[j].intid == c->intid)
+                return fail(msg, len, "crossvm[%zu] and crossvm[%zu] share intid %u", j, i,
+                            c->intid);
         }
     }
     ret = check_pci(cfg, msg, len);
@@ -524,6 +556,23 @@ static int write_virtio(void *fdt, const arm64_fdt_config_t *cfg)
     return 0;
 }
 
+/* Cross-VM channel ends on MMIO (arm64_fdt.h, crossvm.h). */
+static int write_crossvm(void *fdt, const arm64_fdt_config_t *cfg)
+{
+    for (size_t i = 0; i < cfg->nr_crossvm; i++) {
+        const arm64_fdt_crossvm_t *c = &cfg->crossvm[i];
+        uint64_t reg[4] = {c->event_base, c->event_size, c->mem_base, c->mem_size};
+
+        TRY(begin_node(fdt, "crossvm@%" PRIx64, c->event_base));
+        TRY(fdt_property_string(fdt, "compatible", "vmmkit,crossvm"));
+        TRY(prop_reg(fdt, reg, 2));
+        TRY(prop_spi(fdt, c->intid, IRQ_TYPE_LEVEL_HIGH));
+        TRY(fdt_property_string(fdt, "label", c->name));
+        TRY(fdt_end_node(fdt));
+    }
+    return 0;
+}
+
 /* One "ranges" entry of a PCI bridge: 3 PCI cells, 2 CPU cells, 2 size cells. */
 static void pci_range(fdt32_t *c, uint32_t space, uint64_t base, uint64_t size)
 {
@@ -618,6 +667,7 @@ static int write_tree(void *fdt, int size, const arm64_fdt_config_t *cfg)
     if (cfg->uart.size)
         TRY(write_uart(fdt, cfg));
     TRY(write_virtio(fdt, cfg));
+    TRY(write_crossvm(fdt, cfg));
     if (cfg->pci.ecam_size)
         TRY(write_pci(fdt, cfg));
 

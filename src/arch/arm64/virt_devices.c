@@ -2,7 +2,8 @@
  * virt_devices.c - the arm64 virt board's virtio devices: virtio-console
  * (with --console virtio), virtio-blk disks, virtio-net NICs on taps and
  * virtio-rng, on virtio-mmio windows described
- * in the device tree or behind the ECAM PCI host bridge.
+ * in the device tree or behind the ECAM PCI host bridge; then the cross-VM
+ * channel ends on the same transport (virt_channels.c).
  *
  * Queue kicks reach an I/O thread of the VM's through ioeventfds and
  * interrupts go back through irqfds (virtio-mmio) or MSI-X through the GIC
@@ -54,10 +55,13 @@ static int attach(arm64_virt_t *b, virtio_device_t *vdev, char *err, size_t errl
     int r;
 
     if (b->cfg.transport == ARM64_VIRT_TRANSPORT_PCI) {
-        r = virtio_pci_register(b->pci, vdev, -1, b->io, NULL);
+        virtio_pci_t *vp = NULL;
+        r = virtio_pci_register(b->pci, vdev, -1, b->io, &vp);
         if (r < 0)
             return virt_errorf(err, errlen, r, "cannot put %s on PCI: %s", vdev->name,
                                strerror(-r));
+        if (b->nr_vpci < ARM64_VIRT_VIRTIO_MMIO_MAX)
+            b->vpci[b->nr_vpci++] = vp;
         return 0;
     }
     if (b->nr_mmio == ARM64_VIRT_VIRTIO_MMIO_MAX)
@@ -79,8 +83,9 @@ int virt_devices_create(arm64_virt_t *b, char *err, size_t errlen)
 {
     int r;
 
-    if (!b->cfg.virtio_console && b->cfg.no_rng && !b->cfg.nr_disks && !b->cfg.nr_nets)
-        return 0;
+    if (!b->cfg.virtio_console && b->cfg.no_rng && !b->cfg.nr_disks && !b->cfg.nr_nets &&
+        !b->cfg.nr_channels)
+        return virt_channels_create(b, err, errlen); /* shared maps only, if any */
     b->io = iothread_create("vm0-io");
     if (!b->io)
         return virt_errorf(err, errlen, -errno, "cannot start the I/O thread: %s", strerror(errno));
@@ -152,6 +157,9 @@ int virt_devices_create(arm64_virt_t *b, char *err, size_t errlen)
         if (r < 0)
             return r;
     }
+    r = virt_channels_create(b, err, errlen);
+    if (r < 0)
+        return r;
     return vm_register_reset_hook(b->vm, devices_reset_hook, b);
 }
 
@@ -159,6 +167,7 @@ void virt_devices_fdt(arm64_virt_t *b, arm64_fdt_config_t *fc)
 {
     fc->virtio = b->fdt_mmio;
     fc->nr_virtio = b->nr_mmio;
+    virt_channels_fdt(b, fc);
     if (!b->pci)
         return;
 
@@ -196,6 +205,8 @@ void virt_devices_destroy(arm64_virt_t *b)
     b->nr_mmio = 0;
     pci_host_destroy(b->pci);
     b->pci = NULL;
+    /* Channel ends after their PCI functions, before the I/O thread that watches them. */
+    virt_channels_destroy(b);
     /* Devices with descriptors of their own on the I/O thread leave it
      * before it goes (no handler of theirs runs once they are gone). */
     for (unsigned int i = 0; i < ARM64_VIRT_MAX_DISKS; i++) {
@@ -217,4 +228,65 @@ void virt_devices_destroy(arm64_virt_t *b)
         virtio_rng_destroy(b->rng);
     b->vcon = NULL;
     b->rng = NULL;
+}
+
+/* Everything @vdev counted against the guest: its own reasons and its queues'. */
+static uint64_t vdev_errors(const virtio_device_t *vdev)
+{
+    uint64_t n = 0;
+
+    for (unsigned int e = 0; e < VIRTIO_E_COUNT; e++)
+        n += virtio_device_error_count(vdev, (virtio_error_t)e);
+    for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+        for (unsigned int e = 0; e < VIRTQ_E_COUNT; e++)
+            n += __atomic_load_n(&vdev->queues[q].errors[e], __ATOMIC_RELAXED);
+    return n;
+}
+
+static void add_errors(arm64_virt_errors_t *out, unsigned int max, unsigned int *n,
+                       const char *name, uint64_t count)
+{
+    if (count && *n < max)
+        out[(*n)++] = (arm64_virt_errors_t){.name = name, .count = count};
+}
+
+unsigned int arm64_virt_guest_errors(const arm64_virt_t *b, arm64_virt_errors_t *out,
+                                     unsigned int max)
+{
+    unsigned int n = 0;
+    const virtio_device_t *vdevs[2 + ARM64_VIRT_MAX_DISKS + ARM64_VIRT_MAX_NETS];
+    unsigned int nv = 0;
+
+    if (b->vcon)
+        vdevs[nv++] = virtio_console_device(b->vcon);
+    for (unsigned int i = 0; i < b->cfg.nr_disks; i++)
+        if (b->blk[i])
+            vdevs[nv++] = virtio_blk_device(b->blk[i]);
+    for (unsigned int i = 0; i < b->cfg.nr_nets; i++)
+        if (b->net[i])
+            vdevs[nv++] = virtio_net_device(b->net[i]);
+    if (b->rng)
+        vdevs[nv++] = virtio_rng_device(b->rng);
+    for (unsigned int i = 0; i < nv; i++) {
+        uint64_t c = vdev_errors(vdevs[i]);
+        /* the transport's own reasons go with the device */
+        for (unsigned int t = 0; t < b->nr_mmio; t++)
+            if (virtio_mmio_device(b->mmio[t]) == vdevs[i])
+                for (unsigned int e = 0; e < VIRTIO_MMIO_E_COUNT; e++)
+                    c += virtio_mmio_error_count(b->mmio[t], (virtio_mmio_error_t)e);
+        for (unsigned int t = 0; t < b->nr_vpci; t++)
+            if (b->vpci[t] && virtio_pci_device(b->vpci[t]) == vdevs[i])
+                for (unsigned int e = 0; e < VIRTIO_PCI_E_COUNT; e++)
+                    c += virtio_pci_error_count(b->vpci[t], (virtio_pci_error_t)e);
+        add_errors(out, max, &n, vdevs[i]->name, c);
+    }
+    if (b->pci) {
+        uint64_t c = 0;
+        for (unsigned int e = 0; e < PCI_E_COUNT; e++)
+            c += pci_host_error_count(b->pci, (pci_error_t)e);
+        add_errors(out, max, &n, "pci", c);
+    }
+    for (unsigned int s = 0; s < VM_STAT_COUNT; s++)
+        add_errors(out, max, &n, vm_stat_name((vm_stat_t)s), vm_stat_count(b->vm, (vm_stat_t)s));
+    return n;
 }

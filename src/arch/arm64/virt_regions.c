@@ -5,7 +5,9 @@
  *
  * Checking is address, file and socket work only, done from virt_plan(), so
  * a region in the wrong place, a file of the wrong size or a missing socket
- * is a one-line error before anything starts, on any host.  Each region is
+ * is a one-line error before anything starts, on any host.  The cross-VM
+ * channels' MMIO windows and the shared maps (virt_channels.c) are checked
+ * here too, first, so a generic region over one of them names it.  Each region is
  * a trapping reservation, made after the board's own devices and freed
  * before the VM, when no vCPU runs (mmio_guard.h, mmio_forward.h: a
  * reservation's cookie outlives vm_run()).  The device tree describes none
@@ -45,7 +47,7 @@ static const struct {
 
 /* One region of either kind, for the checks and their messages. */
 typedef struct region {
-    char label[64]; /* "--guard 0xc000000,0x1000", as the command line spells it */
+    char label[96]; /* "--guard 0xc000000,0x1000", as the command line spells it */
     uint64_t base;
     uint64_t size;
 } region_t;
@@ -102,7 +104,7 @@ static int check_place(const arm64_virt_config_t *cfg, const region_t *r, const 
 static int open_region_file(const region_t *r, const char *what, const char *path, char *err,
                             size_t errlen)
 {
-    char whose[96];
+    char whose[128];
     uint64_t size;
 
     snprintf(whose, sizeof(whose), "%s: %s", r->label, what);
@@ -136,11 +138,70 @@ static int check_socket_path(const region_t *r, const char *path, char *err, siz
     return 0;
 }
 
+/* Name a board-placed or caller-placed range: "channel 'x' event page at 0x..-0x..". */
+static region_t region_named(const char *kind, const char *name, const char *part, uint64_t base,
+                             uint64_t size)
+{
+    region_t r = {.base = base, .size = size};
+
+    snprintf(r.label, sizeof(r.label), "%s '%.40s'%s at %#" PRIx64 "-%#" PRIx64, kind, name, part,
+             base, base + size - 1);
+    return r;
+}
+
+/*
+ * The channels' MMIO windows and the shared maps, placed first: the
+ * generic regions are then checked against them too.  Fills @regions from
+ * *@n on.
+ */
+static int check_channel_places(const arm64_virt_config_t *cfg, region_t *regions, unsigned int *n,
+                                char *err, size_t errlen)
+{
+    int r = virt_channels_check(cfg, err, errlen);
+
+    if (r < 0)
+        return r;
+    if (cfg->transport != ARM64_VIRT_TRANSPORT_PCI) {
+        for (unsigned int i = 0; i < cfg->nr_channels; i++) {
+            const arm64_virt_channel_t *c = &cfg->channels[i];
+            uint64_t ev, mem;
+
+            virt_channel_place(cfg, i, &ev, &mem);
+            regions[*n] = region_named("channel", c->name, " event page", ev,
+                                       ARM64_VIRT_CHANNEL_EVENT_STRIDE);
+            r = check_place(cfg, &regions[*n], regions, *n, err, errlen);
+            if (r < 0)
+                return r;
+            (*n)++;
+            regions[*n] = region_named("channel", c->name, " memory", mem, c->mem_size);
+            r = check_place(cfg, &regions[*n], regions, *n, err, errlen);
+            if (r < 0)
+                return r;
+            (*n)++;
+        }
+    }
+    for (unsigned int i = 0; i < cfg->nr_shared; i++, (*n)++) {
+        const arm64_virt_shared_t *sh = &cfg->shared[i];
+
+        regions[*n] = region_named("shared map", sh->name ? sh->name : "?", "", sh->base, sh->size);
+        r = check_place(cfg, &regions[*n], regions, *n, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 int virt_regions_check(const arm64_virt_config_t *cfg, char *err, size_t errlen)
 {
-    region_t regions[ARM64_VIRT_MAX_GUARDS + ARM64_VIRT_MAX_FORWARDS];
-    unsigned int n = 0;
+    region_t regions[2 * ARM64_VIRT_MAX_CHANNELS + ARM64_VIRT_MAX_SHARED + ARM64_VIRT_MAX_GUARDS +
+                     ARM64_VIRT_MAX_FORWARDS];
+    unsigned int n = 0, first;
     int r;
+
+    r = check_channel_places(cfg, regions, &n, err, errlen);
+    if (r < 0)
+        return r;
+    first = n; /* the generic regions start here */
 
     if (cfg->nr_guards > ARM64_VIRT_MAX_GUARDS)
         return virt_errorf(err, errlen, -EINVAL, "%u --guard regions: at most %u", cfg->nr_guards,
@@ -179,14 +240,15 @@ int virt_regions_check(const arm64_virt_config_t *cfg, char *err, size_t errlen)
         for (int k = 0; k < 2; k++) {
             if (!files[k][1])
                 continue;
-            int fd = open_region_file(&regions[i], files[k][0], files[k][1], err, errlen);
+            int fd = open_region_file(&regions[first + i], files[k][0], files[k][1], err, errlen);
             if (fd < 0)
                 return fd;
             close(fd);
         }
     }
     for (unsigned int i = 0; i < cfg->nr_forwards; i++) {
-        r = check_socket_path(&regions[cfg->nr_guards + i], cfg->forwards[i].socket, err, errlen);
+        r = check_socket_path(&regions[first + cfg->nr_guards + i], cfg->forwards[i].socket, err,
+                              errlen);
         if (r < 0)
             return r;
     }

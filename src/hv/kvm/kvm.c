@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <vmmkit/log.h>
+#include <vmmkit/sandbox.h>
 
 #include "hv/kvm/kvm_priv.h"
 
@@ -490,8 +491,59 @@ static int kvm_vcpu_reset(hv_vcpu_t *vcpu)
     return kvm_arch_vcpu_reset(vcpu);
 }
 
+/*
+ * The ioctls this backend makes once the VM is set up, by thread class, for
+ * the sandbox (src/core/sandbox.c, docs/security.md).  Creating things
+ * (KVM_CREATE_*, capabilities, the GIC's set-up) happens before any filter
+ * and is on no list.
+ */
+#define SB_M VMM_THREAD_BIT(VMM_THREAD_MAIN)
+#define SB_V VMM_THREAD_BIT(VMM_THREAD_VCPU)
+#define SB_I VMM_THREAD_BIT(VMM_THREAD_IO)
+#define SB_C VMM_THREAD_BIT(VMM_THREAD_INPUT)
+static const hv_ioctl_rule_t kvm_sandbox_ioctls[] = {
+    /* the vCPU loop */
+    {KVM_RUN, SB_V},
+    /* interrupts: device models raise lines and MSIs from the vCPU that touched a
+     * register, the I/O thread that finished a request, the console input thread
+     * that received a character, and lower them at reset (main) */
+    {KVM_IRQ_LINE, SB_M | SB_V | SB_I | SB_C},
+    {KVM_SIGNAL_MSI, SB_M | SB_V | SB_I | SB_C},
+    /* doorbells and irqfds bound when a driver enables a queue (a vCPU), unbound at
+     * reset and teardown (main) */
+    {KVM_IOEVENTFD, SB_M | SB_V},
+    {KVM_IRQFD, SB_M | SB_V},
+    /* PCI BARs move when the guest programs them (a vCPU); teardown unmaps (main) */
+    {KVM_SET_USER_MEMORY_REGION, SB_M | SB_V},
+#if defined(VMMKIT_ARCH_arm64)
+    /* registers: MMIO emulation, PSCI and SMCCC calls (vCPU), boot state (main) */
+    {KVM_GET_ONE_REG, SB_M | SB_V},
+    {KVM_SET_ONE_REG, SB_M | SB_V},
+    /* PSCI CPU_ON/CPU_OFF on the caller's own vCPU; vm_reset() (main) */
+    {KVM_ARM_VCPU_INIT, SB_M | SB_V},
+    {KVM_SET_MP_STATE, SB_M | SB_V},
+    /* a bus error for an MMIO access nothing answers */
+    {KVM_SET_VCPU_EVENTS, SB_V},
+#elif defined(VMMKIT_ARCH_x86)
+    /* registers: port and MMIO emulation (vCPU), boot state and reset (main) */
+    {KVM_GET_REGS, SB_M | SB_V},
+    {KVM_SET_REGS, SB_M | SB_V},
+    {KVM_GET_SREGS, SB_M | SB_V},
+    {KVM_SET_SREGS, SB_M | SB_V},
+    {KVM_SET_FPU, SB_M},
+    {KVM_SET_LAPIC, SB_M},
+    {KVM_SET_MP_STATE, SB_M},
+#endif
+};
+#undef SB_M
+#undef SB_V
+#undef SB_I
+#undef SB_C
+
 static const struct hv_ops kvm_ops = {
     .name = "kvm",
+    .sandbox_ioctls = kvm_sandbox_ioctls,
+    .nr_sandbox_ioctls = sizeof(kvm_sandbox_ioctls) / sizeof(kvm_sandbox_ioctls[0]),
     .vm_create = kvm_vm_create,
     .vm_destroy = kvm_vm_destroy,
     .mem_map = kvm_mem_map,
