@@ -9,13 +9,14 @@
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_ARM64 ?= build-arm64
+BUILD_X86_64 ?= build-x86_64
 BUILD_ASAN ?= build-asan
 BUILD_ARM64_UBSAN ?= build-arm64-ubsan
 BUILD_ARM64_ASAN ?= build-arm64-asan
 JOBS ?= $(shell nproc)
 CACHE = $(shell . scripts/lib.sh && vmmkit_cache)
 
-.PHONY: all setup build native arm64 guest demo check unit guest-tests bench clean format \
+.PHONY: all setup build native arm64 x86_64 guest demo check unit guest-tests bench clean format \
         fuzz-check fuzz sanitize arm64-sanitized
 
 all: build
@@ -33,7 +34,13 @@ arm64: setup
 	    -DVMMKIT_STATIC=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD_ARM64) -j$(JOBS)
 
-build: native arm64
+# The static x86_64 program that sim/x86_64 runs (build-x86_64/vmmkit).
+x86_64: setup
+	@cmake -S . -B $(BUILD_X86_64) -DVMMKIT_STATIC=ON -DVMMKIT_TESTS=OFF \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD_X86_64) -j$(JOBS) --target vmmkit
+
+build: native arm64 x86_64
 
 # Sanitizer builds (CMakeLists.txt VMMKIT_SANITIZE): the native unit and
 # backend tests under ASan+UBSan; for the simulated host a static program
@@ -94,4 +101,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ARM64) $(BUILD_ASAN) $(BUILD_ARM64_UBSAN) $(BUILD_ARM64_ASAN) build-fuzz
+	rm -rf $(BUILD) $(BUILD_ARM64) $(BUILD_X86_64) $(BUILD_ASAN) $(BUILD_ARM64_UBSAN) $(BUILD_ARM64_ASAN) build-fuzz

@@ -61,12 +61,20 @@ typedef struct vm_x86_sregs {
 
 /*
  * Create the in-kernel PIC, IOAPIC and local APICs (before any vCPU).  Then
- * lines 0-23 of irq.h are IOAPIC GSIs (0-15 also reach the PICs) and HLT
+ * lines 0-23 of irq.h are IOAPIC GSIs (0-15 also reach the PICs), routed as
+ * on a PC: GSI 0 (the PIT's) reaches IOAPIC pin 2, GSI 2 nothing.  HLT
  * waits in the hypervisor for an interrupt.  Without it a HLT ends the
  * vCPU's run (vm_run() returns VM_STOP_HALT once every vCPU has halted).
  * Returns 0, -EEXIST (already created), -EBUSY (vCPUs exist) or -errno.
  */
 int vm_x86_create_irqchip(vm_t *vm);
+
+/*
+ * Create the in-kernel i8254 PIT (ports 0x40-0x43, its ticks on GSI 0, the
+ * speaker port 0x61), after vm_x86_create_irqchip().  Returns 0, -ENXIO (no
+ * irqchip), -EEXIST or -errno.
+ */
+int vm_x86_create_pit(vm_t *vm);
 
 /* True when vm_x86_create_irqchip() succeeded. */
 bool vm_x86_has_irqchip(const vm_t *vm);

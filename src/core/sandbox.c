@@ -140,6 +140,9 @@ static const struct sandbox_rule sandbox_rules[] = {
     {"tgkill", ALL, ARG(0, ~0ull, ARG_SELF_PID), 0},
     {"getpid", ALL, ARG_NONE, 0},
     {"gettid", ALL, ARG_NONE, 0},
+    /* sanitizer runtimes (ASan) give each thread an alternate signal stack at its
+     * start and take it away at its end; it maps nothing. */
+    {"sigaltstack", ALL, ARG_NONE, 0},
     /* the signal thread's sigwait(). */
     {"rt_sigtimedwait", S, ARG_NONE, 0},
     /* a call interrupted by the kick signal restarts. */
@@ -151,6 +154,9 @@ static const struct sandbox_rule sandbox_rules[] = {
     {"gettimeofday", ALL, ARG_NONE, 0},
     {"clock_nanosleep", M | V | I, ARG_NONE, 0},
     {"nanosleep", M | V | I, ARG_NONE, 0},
+    /* x86: the RTC's interrupt timer, armed by the guest's register writes (a vCPU),
+     * re-armed when it fires (the board's I/O thread), disarmed at reset (main). */
+    {"timerfd_settime", M | V | I, ARG_NONE, 0},
 
     /* --- descriptors -------------------------------------------------------------- */
     /* logs (stderr), console output (UART on vCPUs, virtio-console on I/O), eventfd

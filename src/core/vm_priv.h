@@ -101,6 +101,7 @@ struct vm {
 
 #ifdef VMMKIT_ARCH_x86
     bool x86_irqchip;
+    bool x86_pit;
     bool x86_tss_set;
     bool x86_idmap_set;
 #endif

@@ -43,6 +43,29 @@ int vm_x86_create_irqchip(vm_t *vm)
     return 0;
 }
 
+int vm_x86_create_pit(vm_t *vm)
+{
+    if (!vm) {
+        return -EINVAL;
+    }
+    if (!vm->x86_irqchip) {
+        return -ENXIO;
+    }
+    if (vm->x86_pit) {
+        return -EEXIST;
+    }
+    if (!HV_HAS(vm, x86_create_pit)) {
+        return -EOPNOTSUPP;
+    }
+    int rc = vm->hv->x86_create_pit(vm->hv_vm);
+    if (rc < 0) {
+        LOG_ERR("%s: creating the in-kernel PIT: %s", vm->name, strerror(-rc));
+        return rc;
+    }
+    vm->x86_pit = true;
+    return 0;
+}
+
 bool vm_x86_has_irqchip(const vm_t *vm)
 {
     return vm && vm->x86_irqchip;

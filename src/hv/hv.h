@@ -172,6 +172,8 @@ struct hv_ops {
 
 #if defined(VMMKIT_ARCH_x86)
     int (*x86_create_irqchip)(hv_vm_t *vm);
+    /* The in-kernel i8254 PIT (after the irqchip). */
+    int (*x86_create_pit)(hv_vm_t *vm);
     int (*x86_set_tss_addr)(hv_vm_t *vm, uint64_t addr);
     int (*x86_set_identity_map_addr)(hv_vm_t *vm, uint64_t addr);
     int (*x86_get_regs)(hv_vcpu_t *vcpu, vm_x86_regs_t *regs);

@@ -17,7 +17,7 @@
 #include "vmmkit/channel_pair.h"
 
 /* The memfd and eventfds of one pair into @ends[0..1].  0 or -errno. */
-static int open_pair(const cli_channel_pair_t *p, arm64_virt_channel_t ends[2])
+static int open_pair(const cli_channel_pair_t *p, board_channel_t ends[2])
 {
     int mem = memfd_create(p->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     int ab = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -36,17 +36,17 @@ static int open_pair(const cli_channel_pair_t *p, arm64_virt_channel_t ends[2])
         return -e;
     }
     /* End 0's doorbell adds to ab, which end 1 waits on; and back. */
-    ends[0] = (arm64_virt_channel_t){
+    ends[0] = (board_channel_t){
         .name = p->name, .mem_fd = mem, .mem_size = p->size, .notify_fd = ab, .wait_fd = ba};
-    ends[1] = (arm64_virt_channel_t){
+    ends[1] = (board_channel_t){
         .name = p->name, .mem_fd = mem, .mem_size = p->size, .notify_fd = ba, .wait_fd = ab};
     return 0;
 }
 
-const arm64_virt_channel_t *channel_pairs_open(const cli_channel_pair_t *pairs, unsigned int n,
-                                               unsigned int *nr)
+const board_channel_t *channel_pairs_open(const cli_channel_pair_t *pairs, unsigned int n,
+                                          unsigned int *nr)
 {
-    arm64_virt_channel_t *ends;
+    board_channel_t *ends;
 
     *nr = 0;
     if (!n)
@@ -62,11 +62,11 @@ const arm64_virt_channel_t *channel_pairs_open(const cli_channel_pair_t *pairs, 
             LOG_ERR("--channel-pair %s: cannot make its memory and doorbells: %s", pairs[i].name,
                     strerror(-r));
             for (unsigned int k = 0; k < 2; k++)
-                ends[2 * i + k] = (arm64_virt_channel_t){.name = pairs[i].name,
-                                                         .mem_fd = -1,
-                                                         .mem_size = pairs[i].size,
-                                                         .notify_fd = -1,
-                                                         .wait_fd = -1};
+                ends[2 * i + k] = (board_channel_t){.name = pairs[i].name,
+                                                    .mem_fd = -1,
+                                                    .mem_size = pairs[i].size,
+                                                    .notify_fd = -1,
+                                                    .wait_fd = -1};
         }
     }
     *nr = 2 * n;

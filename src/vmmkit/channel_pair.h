@@ -6,7 +6,7 @@
 #ifndef VMMKIT_CHANNEL_PAIR_H
 #define VMMKIT_CHANNEL_PAIR_H
 
-#include <vmmkit/arm64_virt.h>
+#include <vmmkit/board.h>
 
 #include "vmmkit/cli.h"
 
@@ -20,7 +20,7 @@
  * -1, which the board then refuses with a message naming the channel.
  * NULL with *@nr = 0 when @n is 0 or there is no memory.
  */
-const arm64_virt_channel_t *channel_pairs_open(const cli_channel_pair_t *pairs, unsigned int n,
-                                               unsigned int *nr);
+const board_channel_t *channel_pairs_open(const cli_channel_pair_t *pairs, unsigned int n,
+                                          unsigned int *nr);
 
 #endif

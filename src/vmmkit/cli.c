@@ -432,6 +432,45 @@ static int parse_id(const char *s, uint32_t *out)
     return 0;
 }
 
+#define FRAMEBUFFER_USAGE "--framebuffer WxH[,file=PATH]"
+
+/* --framebuffer WxH[,file=PATH]: the sizes here, their limits the board's. */
+static int parse_framebuffer(const char *arg, run_options_t *o, char *err, size_t errlen)
+{
+    char buf[4200], *rest, *tok;
+    unsigned long w, h;
+    char *end;
+
+    if (strlen(arg) >= sizeof(buf))
+        return usage_error(err, errlen, "--framebuffer: argument too long");
+    snprintf(buf, sizeof(buf), "%s", arg);
+    rest = buf;
+    tok = strsep(&rest, ",");
+    errno = 0;
+    w = strtoul(tok, &end, 10);
+    if (errno || end == tok || *end != 'x' || tok[0] == '-')
+        return usage_error(err, errlen, "--framebuffer '%s': give the size as WxH, e.g. 1024x768",
+                           arg);
+    tok = end + 1;
+    h = strtoul(tok, &end, 10);
+    if (errno || end == tok || *end || tok[0] == '-' || w == 0 || h == 0 || w > 65535 || h > 65535)
+        return usage_error(err, errlen, "--framebuffer '%s': give the size as WxH, e.g. 1024x768",
+                           arg);
+    o->fb_width = (unsigned int)w;
+    o->fb_height = (unsigned int)h;
+    while ((tok = strsep(&rest, ","))) {
+        if (strncmp(tok, "file=", 5) == 0 && tok[5]) {
+            if (strlen(tok + 5) >= sizeof(o->fb_file))
+                return usage_error(err, errlen, "--framebuffer: path too long");
+            snprintf(o->fb_file, sizeof(o->fb_file), "%s", tok + 5);
+        } else {
+            return usage_error(err, errlen,
+                               "--framebuffer: unknown option '%s' (" FRAMEBUFFER_USAGE ")", tok);
+        }
+    }
+    return 0;
+}
+
 #define JAIL_USAGE "--jail DIR[,uid=N][,gid=N]"
 
 /* --jail DIR[,uid=N][,gid=N] (a DIR with a comma cannot be given). */
@@ -478,24 +517,34 @@ void cli_print_run_help(void *stream)
     fprintf((FILE *)stream,
             "Usage: vmmkit run --kernel PATH [OPTIONS]\n"
             "\n"
-            "Boot a Linux guest (an arm64 Image on an arm64 KVM host).\n"
+            "Boot a Linux guest on a KVM host of its own architecture: an arm64\n"
+            "Image on arm64, a bzImage (or an ELF vmlinux with a PVH entry) on x86_64.\n"
             "\n"
             "Options:\n"
-            "  -k, --kernel PATH   the guest kernel (arm64 Image, uncompressed)\n"
+            "  -k, --kernel PATH   the guest kernel (arm64: Image, uncompressed;\n"
+            "                      x86_64: bzImage, or ELF vmlinux with a PVH note)\n"
             "  -i, --initrd PATH   an initial ramdisk\n"
-            "  -d, --dtb PATH      a device tree blob to boot with instead of the\n"
-            "                      one vmmkit generates from the VM's layout\n"
-            "  -c, --cmdline STR   the kernel command line (default \"console=ttyAMA0\",\n"
-            "                      or \"console=hvc0\" with --console virtio;\n"
+            "  -d, --dtb PATH      arm64: a device tree blob to boot with instead of\n"
+            "                      the one vmmkit generates from the VM's layout\n"
+            "  -c, --cmdline STR   the kernel command line (default \"console=ttyAMA0\"\n"
+            "                      on arm64, \"console=ttyS0\" on x86_64, or\n"
+            "                      \"console=hvc0\" with --console virtio;\n"
             "                      with --dtb, the DTB's own unless given)\n"
             "  -m, --mem SIZE      guest RAM, e.g. 256M, 1G; a bare number is MiB\n"
             "                      (default 256M)\n"
             "  -n, --cpus N        number of vCPUs (default 1); secondaries start\n"
-            "                      through PSCI CPU_ON\n"
-            "      --gic VERSION   interrupt controller: auto (default), 2 or 3\n"
-            "      --transport T   how virtio devices attach: mmio (default) or pci\n"
-            "      --console C     what carries stdio: serial (the PL011, ttyAMA0;\n"
-            "                      default) or virtio (virtio-console, hvc0)\n"
+            "                      through PSCI CPU_ON (arm64) or INIT/SIPI (x86_64)\n"
+            "      --gic VERSION   arm64: interrupt controller: auto (default), 2 or 3\n"
+            "      --transport T   how virtio devices attach: mmio or pci (default:\n"
+            "                      mmio on arm64, pci on x86_64)\n"
+            "      --console C     what carries stdio: serial (the PL011's ttyAMA0 on\n"
+            "                      arm64, COM1's ttyS0 on x86_64; default) or virtio\n"
+            "                      (virtio-console, hvc0)\n"
+            "      --framebuffer WxH[,file=PATH]\n"
+            "                      x86_64: a linear framebuffer of W x H pixels, 32\n"
+            "                      bits each, for the kernel's framebuffer console; in\n"
+            "                      the file PATH, \"vmmkit screenshot PATH OUT.png\"\n"
+            "                      takes its picture at any time\n"
             "      --no-rng        leave out the virtio-rng device\n"
             "      --disk PATH[,ro][,serial=S]\n"
             "                      a virtio-blk disk backed by the raw image PATH\n"
@@ -531,8 +580,10 @@ void cli_print_run_help(void *stream)
             "                      docs/cross-vm-channels.md)\n"
             "      --no-reboot     exit 0 when the guest reboots, instead of\n"
             "                      booting it again\n"
-            "      --dump-dtb FILE write the device tree the guest would boot with to\n"
-            "                      FILE and exit without running it\n"
+            "      --dump-dtb FILE arm64: write the device tree the guest would boot\n"
+            "                      with to FILE and exit without running it\n"
+            "      --dump-acpi DIR x86_64: write the ACPI tables the guest would boot\n"
+            "                      with to DIR (one SIG.dat each) and exit\n"
             "      --stats         at exit, print exits by kind and the time from\n"
             "                      start to the guest's first instruction\n"
             "      --seccomp MODE  each VMM thread's system-call allowlist: kill (the\n"
@@ -571,7 +622,9 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         OPT_FORWARD,
         OPT_CHANNEL_PAIR,
         OPT_SECCOMP,
-        OPT_JAIL
+        OPT_JAIL,
+        OPT_FRAMEBUFFER,
+        OPT_DUMP_ACPI
     };
     static const struct option longopts[] = {
         {"kernel", required_argument, NULL, 'k'},
@@ -594,6 +647,8 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
         {"channel-pair", required_argument, NULL, OPT_CHANNEL_PAIR},
         {"seccomp", required_argument, NULL, OPT_SECCOMP},
         {"jail", required_argument, NULL, OPT_JAIL},
+        {"framebuffer", required_argument, NULL, OPT_FRAMEBUFFER},
+        {"dump-acpi", required_argument, NULL, OPT_DUMP_ACPI},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -658,12 +713,23 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
             opts->stats = true;
             break;
         case OPT_DUMP_DTB:
+        case OPT_DUMP_ACPI:
+            if (opts->dump_dtb)
+                return usage_error(err, errlen, "--dump-dtb and --dump-acpi: give one, once");
             opts->dump_dtb = optarg;
+            opts->dump_acpi = c == OPT_DUMP_ACPI;
             break;
+        case OPT_FRAMEBUFFER: {
+            int r = parse_framebuffer(optarg, opts, err, errlen);
+            if (r)
+                return r;
+            break;
+        }
         case OPT_TRANSPORT:
-            if (strcmp(optarg, "mmio") == 0 || strcmp(optarg, "pci") == 0)
+            if (strcmp(optarg, "mmio") == 0 || strcmp(optarg, "pci") == 0) {
                 opts->transport_pci = optarg[0] == 'p';
-            else
+                opts->transport_given = true;
+            } else
                 return usage_error(err, errlen, "--transport '%s': must be mmio or pci", optarg);
             break;
         case OPT_CONSOLE:
@@ -761,8 +827,11 @@ int cli_parse_run(int argc, char **argv, run_options_t *opts, char *err, size_t 
                            argv[optind]);
     if (!opts->kernel)
         return usage_error(err, errlen, "no kernel given: use --kernel PATH");
-    if (opts->jail.dir[0] && opts->dump_dtb)
+    if (opts->jail.dir[0] && opts->fb_file[0])
         return usage_error(err, errlen,
-                           "--dump-dtb writes a host file: it cannot be combined with --jail");
+                           "--framebuffer file= is a host file: it cannot be combined with --jail");
+    if (opts->jail.dir[0] && opts->dump_dtb)
+        return usage_error(err, errlen, "%s writes a host file: it cannot be combined with --jail",
+                           opts->dump_acpi ? "--dump-acpi" : "--dump-dtb");
     return 0;
 }

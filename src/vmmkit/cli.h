@@ -84,13 +84,15 @@ typedef struct run_options {
     const char *kernel;
     const char *initrd;
     const char *dtb;
-    const char *dump_dtb; /* write the boot DTB here and exit */
+    const char *dump_dtb; /* write the boot description (DTB, or ACPI tables) here and exit */
+    bool dump_acpi;       /* it was --dump-acpi DIR (x86), not --dump-dtb FILE (arm64) */
     const char *cmdline;  /* NULL: the board's default */
     uint64_t mem_size;
     unsigned int cpus;
-    int gic_version;     /* 0 = the best the host has, 2 or 3 = only that */
-    bool transport_pci;  /* --transport pci (default mmio) */
-    bool console_virtio; /* --console virtio (default serial) */
+    int gic_version;      /* 0 = the best the host has, 2 or 3 = only that */
+    bool transport_pci;   /* --transport pci */
+    bool transport_given; /* else the board's default (arm64: mmio, x86: pci) */
+    bool console_virtio;  /* --console virtio (default serial) */
     bool no_rng;
     cli_disk_t disks[CLI_MAX_DISKS];
     unsigned int nr_disks;
@@ -102,6 +104,8 @@ typedef struct run_options {
     unsigned int nr_forwards;
     cli_channel_pair_t channel_pairs[CLI_MAX_CHANNEL_PAIRS];
     unsigned int nr_channel_pairs;
+    unsigned int fb_width, fb_height; /* --framebuffer WxH (x86); 0: none */
+    char fb_file[4096];               /* its file=PATH; "": a memfd */
     bool no_reboot;
     bool stats;
     int verbose;

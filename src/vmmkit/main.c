@@ -21,6 +21,7 @@ static void print_help(FILE *f)
                "  run        boot a Linux guest (vmmkit run --help for its options), or\n"
                "             a system of VMs: vmmkit run SYSTEM.xml\n"
                "  ctl        control a running system: vmmkit ctl SOCKET list|stop VM|...\n"
+               "  screenshot a VM's framebuffer as a PNG: vmmkit screenshot FB_FILE OUT.png\n"
                "  mmio-echo  an example handler for run --forward regions: a register\n"
                "             file on a UNIX socket (vmmkit mmio-echo --help)\n"
                "  help       this text\n"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return vmmkit_ctl_main(argc - 1, argv + 1);
     if (strcmp(cmd, "vm-process") == 0) /* internal: one VM of a system */
         return vmmkit_vm_process_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "screenshot") == 0)
+        return vmmkit_screenshot_main(argc - 1, argv + 1);
     if (strcmp(cmd, "mmio-echo") == 0)
         return vmmkit_mmio_echo_main(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <vmmkit/arm64_virt.h>
+#include <vmmkit/board.h>
 #include <vmmkit/chardev.h>
 #include <vmmkit/log.h>
 #include <vmmkit/sandbox.h>
@@ -33,18 +33,18 @@ static uint64_t now_ns(void)
 }
 
 /* The board's view of the command line; @a is filled for it. */
-static arm64_virt_config_t board_config(const run_options_t *o, struct board_arrays *a)
+static board_config_t board_config(const run_options_t *o, struct board_arrays *a)
 {
     for (unsigned int i = 0; i < o->nr_disks; i++)
-        a->disks[i] = (arm64_virt_disk_t){.path = o->disks[i].path,
-                                          .read_only = o->disks[i].read_only,
-                                          .serial = o->disks[i].serial};
+        a->disks[i] = (board_disk_t){.path = o->disks[i].path,
+                                     .read_only = o->disks[i].read_only,
+                                     .serial = o->disks[i].serial};
     for (unsigned int i = 0; i < o->nr_nets; i++)
-        a->nets[i] = (arm64_virt_net_t){.tap = o->nets[i].tap,
-                                        .mac = o->nets[i].has_mac ? o->nets[i].mac : NULL};
+        a->nets[i] =
+            (board_net_t){.tap = o->nets[i].tap, .mac = o->nets[i].has_mac ? o->nets[i].mac : NULL};
     for (unsigned int i = 0; i < o->nr_guards; i++) {
         const cli_guard_t *g = &o->guards[i];
-        a->guards[i] = (arm64_virt_guard_t){
+        a->guards[i] = (board_guard_t){
             .base = g->base,
             .size = g->size,
             .policy = g->policy,
@@ -53,11 +53,11 @@ static arm64_virt_config_t board_config(const run_options_t *o, struct board_arr
         };
     }
     for (unsigned int i = 0; i < o->nr_forwards; i++)
-        a->forwards[i] = (arm64_virt_forward_t){.base = o->forwards[i].base,
-                                                .size = o->forwards[i].size,
-                                                .socket = o->forwards[i].socket,
-                                                .timeout_ms = o->forwards[i].timeout_ms};
-    arm64_virt_config_t cfg = {
+        a->forwards[i] = (board_forward_t){.base = o->forwards[i].base,
+                                           .size = o->forwards[i].size,
+                                           .socket = o->forwards[i].socket,
+                                           .timeout_ms = o->forwards[i].timeout_ms};
+    board_config_t cfg = {
         .kernel = o->kernel,
         .initrd = o->initrd,
         .dtb = o->dtb,
@@ -71,7 +71,12 @@ static arm64_virt_config_t board_config(const run_options_t *o, struct board_arr
         .nr_disks = o->nr_disks,
         .nets = a->nets,
         .nr_nets = o->nr_nets,
-        .transport = o->transport_pci ? ARM64_VIRT_TRANSPORT_PCI : ARM64_VIRT_TRANSPORT_MMIO,
+        .transport = !o->transport_given ? board_default_transport()
+                     : o->transport_pci  ? BOARD_TRANSPORT_PCI
+                                         : BOARD_TRANSPORT_MMIO,
+        .fb_width = o->fb_width,
+        .fb_height = o->fb_height,
+        .fb_file = o->fb_file[0] ? o->fb_file : NULL,
         .guards = a->guards,
         .nr_guards = o->nr_guards,
         .forwards = a->forwards,
@@ -82,10 +87,10 @@ static arm64_virt_config_t board_config(const run_options_t *o, struct board_arr
     return cfg;
 }
 
-arm64_virt_config_t run_board_config(const run_options_t *o, const run_extras_t *x,
-                                     struct board_arrays *a)
+board_config_t run_board_config(const run_options_t *o, const run_extras_t *x,
+                                struct board_arrays *a)
 {
-    arm64_virt_config_t cfg = board_config(o, a);
+    board_config_t cfg = board_config(o, a);
 
     if (x && x->nets) {
         cfg.nets = x->nets;
@@ -102,11 +107,10 @@ arm64_virt_config_t run_board_config(const run_options_t *o, const run_extras_t 
     return cfg;
 }
 
-#ifdef VMMKIT_ARCH_arm64
-static void print_stats(arm64_virt_t *board, vm_t *vm, uint64_t start_ns, unsigned int boots)
+static void print_stats(board_t *board, vm_t *vm, uint64_t start_ns, unsigned int boots)
 {
-    arm64_virt_errors_t errs[48];
-    unsigned int nerr = arm64_virt_guest_errors(board, errs, 48);
+    board_errors_t errs[48];
+    unsigned int nerr = board_guest_errors(board, errs, 48);
 
     uint64_t first = vm_first_entry_ns(vm), total = 0;
 
@@ -179,9 +183,9 @@ int run_vm(const run_options_t *o, const run_extras_t *x, uint64_t start_ns)
 {
     char err[512] = "";
     struct board_arrays arrays;
-    arm64_virt_config_t cfg = run_board_config(o, x, &arrays);
+    board_config_t cfg = run_board_config(o, x, &arrays);
     struct signal_watch sw = {.vm = NULL};
-    arm64_virt_t *board = NULL;
+    board_t *board = NULL;
     unsigned int boots = 0;
     int status = EXIT_RUN_ERROR;
     vm_t *vm;
@@ -205,12 +209,24 @@ int run_vm(const run_options_t *o, const run_extras_t *x, uint64_t start_ns)
         return EXIT_RUN_ERROR;
     }
     chardev_set_quit_handler(cfg.console, console_quit, &sw);
-    if (arm64_virt_create(&cfg, &board, err, sizeof(err)) < 0) {
+    /* Every input error first, with no hypervisor needed (board_check() is pure). */
+    if (o->dump_dtb && o->dump_acpi != board_describes_with_acpi()) {
+        LOG_ERR("%s: the %s board describes itself with %s: use %s",
+                o->dump_acpi ? "--dump-acpi" : "--dump-dtb", board_name(),
+                o->dump_acpi ? "a device tree" : "ACPI tables",
+                o->dump_acpi ? "--dump-dtb FILE" : "--dump-acpi DIR");
+        return EXIT_USAGE;
+    }
+    if (board_check(&cfg, err, sizeof(err)) < 0) {
+        LOG_ERR("%s", err);
+        return EXIT_RUN_ERROR;
+    }
+    if (board_create(&cfg, &board, err, sizeof(err)) < 0) {
         chardev_close(cfg.console);
         LOG_ERR("%s", err);
         return EXIT_RUN_ERROR;
     }
-    vm = arm64_virt_vm(board);
+    vm = board_vm(board);
     __atomic_store_n(&sw.vm, vm, __ATOMIC_RELEASE);
     if (pthread_create(&sw.thread, NULL, signal_thread, &sw) != 0) {
         LOG_ERR("cannot start the signal thread");
@@ -220,13 +236,14 @@ int run_vm(const run_options_t *o, const run_extras_t *x, uint64_t start_ns)
     for (;;) {
         vm_stop_reason_t why;
 
-        if (arm64_virt_boot(board, err, sizeof(err)) < 0) {
+        if (board_boot(board, err, sizeof(err)) < 0) {
             LOG_ERR("%s", err);
             break;
         }
         if (o->dump_dtb) {
-            status =
-                arm64_virt_dump_dtb(board, o->dump_dtb, err, sizeof(err)) < 0 ? EXIT_RUN_ERROR : 0;
+            status = board_dump_description(board, o->dump_dtb, err, sizeof(err)) < 0
+                         ? EXIT_RUN_ERROR
+                         : 0;
             if (status)
                 LOG_ERR("%s", err);
             break;
@@ -264,31 +281,9 @@ out:
     if (o->stats)
         print_stats(board, vm, start_ns, boots);
     chardev_close(cfg.console); /* stops input before the UART goes away */
-    arm64_virt_destroy(board);
+    board_destroy(board);
     return status;
 }
-
-#else
-/*
- * KVM runs guests of the host's own architecture.  The files are still
- * checked, so every input error reads the same on every host.
- */
-int run_vm(const run_options_t *o, const run_extras_t *x, uint64_t start_ns)
-{
-    struct board_arrays arrays;
-    arm64_virt_config_t cfg = run_board_config(o, x, &arrays);
-    char err[512] = "";
-
-    (void)start_ns;
-    if (arm64_virt_check(&cfg, err, sizeof(err)) < 0) {
-        LOG_ERR("%s", err);
-        return EXIT_RUN_ERROR;
-    }
-    LOG_ERR("this host is not arm64: KVM runs only guests of the host's own architecture (use "
-            "sim/arm64, or an arm64 KVM host)");
-    return EXIT_RUN_ERROR;
-}
-#endif
 
 /* The VMM inside --jail (jail.c): @o names the files by their paths in the jail. */
 static int run_jailed(run_options_t *o, void *arg)

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <vmmkit/arm64_virt.h>
+#include <vmmkit/board.h>
 
 #include "vmmkit/cli.h"
 
@@ -17,10 +17,10 @@ int vmmkit_run_main(int argc, char **argv);
 
 /* The arrays the board's config points into, filled from the command line. */
 struct board_arrays {
-    arm64_virt_disk_t disks[CLI_MAX_DISKS];
-    arm64_virt_net_t nets[CLI_MAX_NETS];
-    arm64_virt_guard_t guards[CLI_MAX_GUARDS];
-    arm64_virt_forward_t forwards[CLI_MAX_FORWARDS];
+    board_disk_t disks[CLI_MAX_DISKS];
+    board_net_t nets[CLI_MAX_NETS];
+    board_guard_t guards[CLI_MAX_GUARDS];
+    board_forward_t forwards[CLI_MAX_FORWARDS];
 };
 
 /*
@@ -29,18 +29,18 @@ struct board_arrays {
  * caller's.
  */
 typedef struct run_extras {
-    const arm64_virt_net_t *nets; /* non-NULL: these NICs replace the options' */
+    const board_net_t *nets; /* non-NULL: these NICs replace the options' */
     unsigned int nr_nets;
-    const arm64_virt_channel_t *channels;
+    const board_channel_t *channels;
     unsigned int nr_channels;
-    const arm64_virt_shared_t *shared;
+    const board_shared_t *shared;
     unsigned int nr_shared;
     bool no_console_input; /* the console has no input (stdin is not read) */
 } run_extras_t;
 
 /* The board configuration for @o (and @x, may be NULL); @a holds its arrays. */
-arm64_virt_config_t run_board_config(const run_options_t *o, const run_extras_t *x,
-                                     struct board_arrays *a);
+board_config_t run_board_config(const run_options_t *o, const run_extras_t *x,
+                                struct board_arrays *a);
 
 /*
  * Boot and run one VM on stdin/stdout until it powers off or stops
@@ -54,6 +54,9 @@ int vmmkit_system_main(int argc, char **argv);
 
 /* "vmmkit vm-process ..." (internal): one VM of a system, started by the supervisor. */
 int vmmkit_vm_process_main(int argc, char **argv);
+
+/* "vmmkit screenshot FB_FILE OUT.png": a framebuffer file as a PNG. */
+int vmmkit_screenshot_main(int argc, char **argv);
 
 /* "vmmkit ctl SOCKET COMMAND [VM]": talk to a running system's control socket. */
 int vmmkit_ctl_main(int argc, char **argv);

@@ -32,7 +32,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
-#include <vmmkit/arm64_virt.h>
+#include <vmmkit/board.h>
 
 #include "vmmkit/sysdesc.h"
 
@@ -852,7 +852,7 @@ static void parse_net(parse_state_t *ps, const xmlNode *c, sys_vm_t *vm)
     attrs_free(&a);
 }
 
-static void parse_map(parse_state_t *ps, const xmlNode *c, sys_vm_t *vm, bool mem_ok)
+static void parse_map(parse_state_t *ps, const xmlNode *c, sys_vm_t *vm)
 {
     static const char *const names[] = {"mr", "vaddr", "perms", NULL};
     unsigned int line = node_line(c);
@@ -899,17 +899,12 @@ static void parse_map(parse_state_t *ps, const xmlNode *c, sys_vm_t *vm, bool me
     if (ok && region >= 0) {
         uint64_t size = ps->d->regions[region].size;
         uint64_t last = map.base + size - 1;
-        uint64_t ram_last = ARM64_VIRT_RAM_BASE + vm->opts.mem_size - 1;
+        /* RAM and the board's own windows: the board's check (board_check(),
+         * run for every VM before anything starts) knows its memory map. */
         if (last < map.base) {
             sys_error(ps, line,
                       "<map> of '%s' at %#" PRIx64 " wraps past the top of the address space",
                       ps->d->regions[region].name, map.base);
-            ok = false;
-        } else if (mem_ok && map.base <= ram_last && last >= ARM64_VIRT_RAM_BASE) {
-            sys_error(ps, line,
-                      "<map> of '%s' at %#" PRIx64 "-%#" PRIx64
-                      " overlaps the VM's RAM (%#llx-%#" PRIx64 ")",
-                      ps->d->regions[region].name, map.base, last, ARM64_VIRT_RAM_BASE, ram_last);
             ok = false;
         }
         for (unsigned int i = 0; ok && i < vm->nr_maps; i++) {
@@ -931,13 +926,13 @@ static void parse_map(parse_state_t *ps, const xmlNode *c, sys_vm_t *vm, bool me
     attrs_free(&a);
 }
 
-/* The attributes of <virtual_machine>; returns whether memory= is good (maps check against it). */
-static bool parse_vm_attrs(parse_state_t *ps, const xmlNode *n, const attrs_t *a, sys_vm_t *vm)
+/* The attributes of <virtual_machine>. */
+static void parse_vm_attrs(parse_state_t *ps, const xmlNode *n, const attrs_t *a, sys_vm_t *vm)
 {
     unsigned int line = node_line(n);
     const char *v;
     unsigned long u;
-    bool b, mem_ok = true;
+    bool b;
 
     if ((v = attr(a, "memory"))) {
         int r = cli_parse_size(v, 1ull << 20, &vm->opts.mem_size);
@@ -950,7 +945,6 @@ static bool parse_vm_attrs(parse_state_t *ps, const xmlNode *n, const attrs_t *a
                       v);
         else if (vm->opts.mem_size == 0)
             sys_error(ps, line, "memory must be more than 0");
-        mem_ok = r == 0 && vm->opts.mem_size && vm->opts.mem_size <= CLI_MAX_MEM;
     }
     if ((v = attr(a, "cpus"))) {
         if (parse_uint(v, 1, CLI_MAX_CPUS, &u))
@@ -959,9 +953,10 @@ static bool parse_vm_attrs(parse_state_t *ps, const xmlNode *n, const attrs_t *a
             vm->opts.cpus = (unsigned int)u;
     }
     if ((v = attr(a, "transport"))) {
-        if (strcmp(v, "mmio") == 0 || strcmp(v, "pci") == 0)
+        if (strcmp(v, "mmio") == 0 || strcmp(v, "pci") == 0) {
             vm->opts.transport_pci = v[0] == 'p';
-        else
+            vm->opts.transport_given = true;
+        } else
             sys_error(ps, line, "transport '" QUOTE "' must be mmio or pci", v);
     }
     if ((v = attr(a, "gic"))) {
@@ -1007,7 +1002,6 @@ static bool parse_vm_attrs(parse_state_t *ps, const xmlNode *n, const attrs_t *a
         else
             vm->opts.verbose = (int)u;
     }
-    return mem_ok;
 }
 
 static void parse_vm(parse_state_t *ps, const xmlNode *n)
@@ -1046,7 +1040,7 @@ static void parse_vm(parse_state_t *ps, const xmlNode *n)
     vm->console_output = SYS_CONSOLE_PREFIX;
     vm->on_crash = SYS_ON_CRASH_REPORT;
     vm->restart_limit = 3;
-    bool mem_ok = parse_vm_attrs(ps, n, &a, vm);
+    parse_vm_attrs(ps, n, &a, vm);
     attrs_free(&a);
 
     vm_once_t first = {0};
@@ -1073,7 +1067,7 @@ static void parse_vm(parse_state_t *ps, const xmlNode *n)
         } else if (is_elem(c, "net")) {
             parse_net(ps, c, vm);
         } else if (is_elem(c, "map")) {
-            parse_map(ps, c, vm, mem_ok);
+            parse_map(ps, c, vm);
         } else {
             unknown_element(ps, c, n, children);
         }

@@ -25,8 +25,8 @@
 #define SYS_MAX_REGIONS 32u
 #define SYS_MAX_CHANNELS 32u
 #define SYS_MAX_SWITCHES 8u
-#define SYS_MAX_MAPS 8u                  /* <map> elements per VM (ARM64_VIRT_MAX_SHARED) */
-#define SYS_MAX_VM_CHANNELS 8u           /* channel ends per VM (ARM64_VIRT_MAX_CHANNELS) */
+#define SYS_MAX_MAPS 8u                  /* <map> elements per VM (BOARD_MAX_SHARED) */
+#define SYS_MAX_VM_CHANNELS 8u           /* channel ends per VM (BOARD_MAX_CHANNELS) */
 #define SYS_CHANNEL_NAME_MAX 47u         /* the event page holds 48 bytes of name, NUL included */
 #define SYS_MAX_ERRORS 20u               /* the parser stops reporting after this many */
 #define SYS_MAX_FILE_SIZE (1u << 20)     /* a larger description is refused unread */

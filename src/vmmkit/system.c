@@ -180,9 +180,9 @@ static unsigned int vm_fd_layout(const struct system *s, const struct vm_proc *p
  * descriptors are never needed: -1 placeholders are fine for checking).
  */
 struct vm_devices {
-    arm64_virt_net_t nets[CLI_MAX_NETS];
-    arm64_virt_channel_t channels[SYS_MAX_VM_CHANNELS];
-    arm64_virt_shared_t shared[SYS_MAX_MAPS];
+    board_net_t nets[CLI_MAX_NETS];
+    board_channel_t channels[SYS_MAX_VM_CHANNELS];
+    board_shared_t shared[SYS_MAX_MAPS];
     char labels[CLI_MAX_NETS][SYS_NAME_MAX + 8];
     run_extras_t extras;
 };
@@ -196,7 +196,7 @@ static void vm_devices(const sysdesc_t *d, unsigned int vm, bool with_fds, struc
     memset(out, 0, sizeof(*out));
     for (unsigned int i = 0; i < v->nr_nets; i++) {
         const sys_net_t *n = &v->nets[i];
-        arm64_virt_net_t *bn = &out->nets[i];
+        board_net_t *bn = &out->nets[i];
 
         bn->mac = n->has_mac ? n->mac : NULL;
         if (n->switch_index < 0) {
@@ -213,7 +213,7 @@ static void vm_devices(const sysdesc_t *d, unsigned int vm, bool with_fds, struc
         for (unsigned int e = 0; e < 2; e++) {
             if (d->channels[c].vm[e] != vm || nc >= SYS_MAX_VM_CHANNELS)
                 continue;
-            arm64_virt_channel_t *ch = &out->channels[nc++];
+            board_channel_t *ch = &out->channels[nc++];
             ch->name = d->channels[c].name;
             ch->mem_size = d->channels[c].size;
             ch->mem_fd = with_fds ? fd++ : -1;
@@ -223,7 +223,7 @@ static void vm_devices(const sysdesc_t *d, unsigned int vm, bool with_fds, struc
     }
     for (unsigned int m = 0; m < v->nr_maps; m++) {
         const sys_map_t *mp = &v->maps[m];
-        out->shared[m] = (arm64_virt_shared_t){
+        out->shared[m] = (board_shared_t){
             .name = d->regions[mp->region].name,
             .base = mp->base,
             .size = d->regions[mp->region].size,
@@ -337,12 +337,12 @@ static int check_vms(const sysdesc_t *d, const char *path)
     for (unsigned int i = 0; i < d->nr_vms; i++) {
         struct board_arrays arrays;
         struct vm_devices dev;
-        arm64_virt_config_t cfg;
+        board_config_t cfg;
         char err[512] = "";
 
         vm_devices(d, i, false, &dev);
         cfg = run_board_config(&d->vms[i].opts, &dev.extras, &arrays);
-        if (arm64_virt_check(&cfg, err, sizeof(err)) < 0) {
+        if (board_check(&cfg, err, sizeof(err)) < 0) {
             fprintf(stderr, "%s:%u: virtual_machine '%s': %s\n", path, d->vms[i].line,
                     d->vms[i].name, err);
             bad++;
@@ -1058,11 +1058,6 @@ int vmmkit_system_main(int argc, char **argv)
         status = EXIT_USAGE;
         goto out;
     }
-#ifndef VMMKIT_ARCH_arm64
-    say("error: this host is not arm64: KVM runs only guests of the host's own architecture "
-        "(use sim/arm64, or an arm64 KVM host)");
-    goto out;
-#endif
     self_len = readlink("/proc/self/exe", s->self, sizeof(s->self) - 1);
     if (self_len <= 0) {
         say("error: cannot find my own program (/proc/self/exe): %s", strerror(errno));

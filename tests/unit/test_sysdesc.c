@@ -439,12 +439,6 @@ static const struct bad_case {
     {"<system><memory_region name='m' size='4K'/>\n<virtual_machine name='a'>"
      "<kernel path='k'/>\n<map mr='m' vaddr='here'/>\n</virtual_machine></system>",
      "t.xml:3:", "<map> vaddr 'here' is not an address"},
-    {"<system><memory_region name='m' size='1M'/>\n<virtual_machine name='a' memory='1G'>"
-     "<kernel path='k'/>\n<map mr='m' vaddr='0x7ff00000'/>\n</virtual_machine></system>",
-     "t.xml:3:", "overlaps the VM's RAM (0x40000000-0x7fffffff)"},
-    {"<system><memory_region name='m' size='1M'/>\n<virtual_machine name='a'>"
-     "<kernel path='k'/>\n<map mr='m' vaddr='0x3ffff000'/>\n</virtual_machine></system>",
-     "t.xml:3:", "overlaps the VM's RAM"},
     {"<system><memory_region name='m' size='1M'/>\n<virtual_machine name='a'>"
      "<kernel path='k'/>\n<map mr='m' vaddr='0x0c000000'/>\n<map mr='m' vaddr='0x0c0ff000'/>\n"
      "</virtual_machine></system>",

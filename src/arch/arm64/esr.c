@@ -405,8 +405,8 @@ int arm64_esr_describe(uint64_t esr, char *buf, size_t len)
 
     if (len)
         buf[0] = '\0';
-    line_put(&l, "ESR 0x%llx: %s (%s), IL%d, ISS 0x%x", (unsigned long long)esr, arm64_esr_ec_name(ec),
-        arm64_esr_ec_desc(ec), arm64_esr_il(esr) ? 32 : 16, iss);
+    line_put(&l, "ESR 0x%llx: %s (%s), IL%d, ISS 0x%x", (unsigned long long)esr,
+             arm64_esr_ec_name(ec), arm64_esr_ec_desc(ec), arm64_esr_il(esr) ? 32 : 16, iss);
     if (arm64_esr_iss2(esr))
         line_put(&l, ", ISS2 0x%x", arm64_esr_iss2(esr));
     if (arm64_esr_decode_dabt(esr, &d) == 0) {

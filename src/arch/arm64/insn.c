@@ -340,7 +340,6 @@ int arm64_insn_decode(uint32_t insn, arm64_insn_t *out)
     }
 }
 
-
 static void put_data_reg(line_t *l, const arm64_insn_access_t *a)
 {
     static const char simd_names[] = "bhsdq";

@@ -489,7 +489,6 @@ int arm64_mmu_fsc(int err, int level)
     }
 }
 
-
 /* "4K", "2M", "1G", "512G", "4T": the largest unit that divides @size. */
 static void put_size(line_t *l, uint64_t size)
 {
@@ -539,8 +538,8 @@ int arm64_mmu_describe(int err, const arm64_mmu_result_t *res, char *buf, size_t
         }
         put_size(&l, res->size);
         line_put(&l, " %s at level %d, %s, AP 0b%u%u%s%s%s)", res->level == 3 ? "page" : "block",
-            res->level, range, (res->ap >> 1) & 1u, res->ap & 1u, res->uxn ? ", UXN" : "",
-            res->pxn ? ", PXN" : "", res->af ? "" : ", AF 0");
+                 res->level, range, (res->ap >> 1) & 1u, res->ap & 1u, res->uxn ? ", UXN" : "",
+                 res->pxn ? ", PXN" : "", res->af ? "" : ", AF 0");
         return (int)l.pos;
     }
     line_put(&l, ": %s", arm64_mmu_strerror(err));
@@ -558,15 +557,15 @@ int arm64_mmu_describe(int err, const arm64_mmu_result_t *res, char *buf, size_t
         line_put(&l, ", level %d", res->level);
         if (res->has_desc)
             line_put(&l, " (descriptor 0x%016llx at IPA 0x%llx, %s)", (unsigned long long)res->desc,
-                (unsigned long long)res->desc_ipa, range);
+                     (unsigned long long)res->desc_ipa, range);
         else if (err == ARM64_MMU_E_WALK_OUTSIDE_RAM)
             line_put(&l, " (descriptor IPA 0x%llx, %s)", (unsigned long long)res->desc_ipa, range);
         else
             line_put(&l, " (%s base address)", range);
         if (err == ARM64_MMU_E_PERMISSION)
             line_put(&l, ": EL%u %s, AP 0b%u%u%s%s", res->el, access_name(res->access),
-                (res->ap >> 1) & 1u, res->ap & 1u, res->uxn ? ", UXN" : "",
-                res->pxn ? ", PXN" : "");
+                     (res->ap >> 1) & 1u, res->ap & 1u, res->uxn ? ", UXN" : "",
+                     res->pxn ? ", PXN" : "");
         break;
     case ARM64_MMU_E_VA_RANGE:
     case ARM64_MMU_E_WALK_DISABLED:

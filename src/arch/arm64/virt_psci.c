@@ -100,8 +100,8 @@ int virt_psci_create(arm64_virt_t *b, char *err, size_t errlen)
             return 0;
         }
         if (r < 0)
-            return virt_errorf(err, errlen, r, "cannot forward SMCCC calls to the VMM: %s",
-                               strerror(-r));
+            return board_errorf(err, errlen, r, "cannot forward SMCCC calls to the VMM: %s",
+                                strerror(-r));
     }
     for (unsigned int i = 0; i < n; i++)
         mpidr[i] = vm_vcpu_arm64_mpidr(vm_get_vcpu(b->vm, i));
@@ -127,7 +127,7 @@ int virt_psci_create(arm64_virt_t *b, char *err, size_t errlen)
     if (r == 0)
         r = vm_register_reset_hook(b->vm, psci_reset_hook, b);
     if (r < 0)
-        return virt_errorf(err, errlen, r, "cannot set up PSCI in the VMM: %s", strerror(-r));
+        return board_errorf(err, errlen, r, "cannot set up PSCI in the VMM: %s", strerror(-r));
     LOG_INFO("PSCI: 1.1 in the VMM (HVC/SMC calls forwarded: PSCI, SiP, OEM)");
     return 0;
 }

@@ -559,6 +559,7 @@ static const struct hv_ops kvm_ops = {
     .vcpu_reset = kvm_vcpu_reset,
 #if defined(VMMKIT_ARCH_x86)
     .x86_create_irqchip = kvm_x86_create_irqchip,
+    .x86_create_pit = kvm_x86_create_pit,
     .x86_set_tss_addr = kvm_x86_set_tss_addr,
     .x86_set_identity_map_addr = kvm_x86_set_identity_map_addr,
     .x86_get_regs = kvm_x86_get_regs,

@@ -28,6 +28,7 @@ struct hv_vm {
     bool msi_devid;     /* MSIs must carry a device ID (an arm64 ITS translates them) */
 #if defined(VMMKIT_ARCH_x86)
     bool irqchip;
+    bool tsc_deadline;        /* x86: KVM_CAP_TSC_DEADLINE_TIMER */
     struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, patched per vCPU */
 #elif defined(VMMKIT_ARCH_arm64)
     struct kvm_vcpu_init preferred; /* KVM_ARM_PREFERRED_TARGET */
@@ -76,6 +77,7 @@ int kvm_arch_irqfd_gsi(struct hv_vm *vm, uint32_t irq, uint32_t *gsi);
 
 #if defined(VMMKIT_ARCH_x86)
 int kvm_x86_create_irqchip(hv_vm_t *vm);
+int kvm_x86_create_pit(hv_vm_t *vm);
 int kvm_x86_set_tss_addr(hv_vm_t *vm, uint64_t addr);
 int kvm_x86_set_identity_map_addr(hv_vm_t *vm, uint64_t addr);
 int kvm_x86_get_regs(hv_vcpu_t *vcpu, vm_x86_regs_t *regs);

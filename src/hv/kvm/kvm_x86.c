@@ -42,6 +42,8 @@ static int fetch_supported_cpuid(struct hv_vm *vm)
 
 int kvm_arch_vm_init(struct hv_vm *vm)
 {
+    vm->tsc_deadline = kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+                                 (void *)(uintptr_t)KVM_CAP_TSC_DEADLINE_TIMER) > 0;
     return fetch_supported_cpuid(vm);
 }
 
@@ -52,9 +54,20 @@ void kvm_arch_vm_fini(struct hv_vm *vm)
 }
 
 /*
- * Give the vCPU the host-supported CPUID with its own APIC id (leaf 1
- * EBX[31:24], leaves 0xB/0x1F EDX).  Needed before long mode: KVM refuses
- * EFER.LME unless the guest CPUID advertises LM.
+ * Give the vCPU the host-supported CPUID, trimmed to what this VMM really
+ * provides, with its own APIC id (leaf 1 EBX[31:24], leaves 0xB/0x1F EDX).
+ * Needed before long mode: KVM refuses EFER.LME unless the guest CPUID
+ * advertises LM.  What changes (Intel SDM vol. 2A, CPUID; AMD APM vol. 3,
+ * appendix E):
+ *  - leaf 1 ECX bit 31, "hypervisor present", so the guest looks for the
+ *    hypervisor leaves and finds KVM's (0x40000000: kvmclock, which gives
+ *    it the TSC frequency, so it does not calibrate against the PIT);
+ *  - leaf 1 ECX bit 24, the TSC-deadline timer, which the in-kernel local
+ *    APIC emulates but KVM_GET_SUPPORTED_CPUID leaves out (api.rst,
+ *    KVM_CAP_TSC_DEADLINE_TIMER);
+ *  - leaf 0xA (architectural performance monitoring) emptied: the VMM
+ *    configures no virtual PMU, and a guest that probes one only adds
+ *    exits.
  */
 static int set_cpuid(struct hv_vcpu *vcpu)
 {
@@ -69,6 +82,12 @@ static int set_cpuid(struct hv_vcpu *vcpu)
         struct kvm_cpuid_entry2 *e = &c->entries[i];
         if (e->function == 1) {
             e->ebx = (e->ebx & 0x00ffffffu) | (vcpu->id << 24);
+            e->ecx |= 1u << 31;
+            if (vcpu->vm->irqchip && vcpu->vm->tsc_deadline) {
+                e->ecx |= 1u << 24;
+            }
+        } else if (e->function == 0xa) {
+            e->eax = e->ebx = e->ecx = e->edx = 0;
         } else if (e->function == 0xb || e->function == 0x1f) {
             e->edx = vcpu->id;
         }
@@ -131,14 +150,72 @@ int kvm_arch_irqfd_gsi(struct hv_vm *vm, uint32_t irq, uint32_t *gsi)
     return 0;
 }
 
+/*
+ * The PC's interrupt routing (api.rst, KVM_SET_GSI_ROUTING), replacing
+ * KVM's default one: GSI n reaches the PICs' input n (0-15, but 2, the
+ * cascade) and IOAPIC pin n (0-23), except that GSI 0, where the in-kernel
+ * PIT ticks, reaches IOAPIC pin 2 as on a PC whose MADT overrides ISA IRQ 0
+ * to GSI 2 (Linux's timer check needs the tick where the MADT says), and
+ * GSI 2 reaches nothing.
+ */
+static int set_pc_irq_routing(hv_vm_t *vm)
+{
+    enum { NR = 15 + 23 };
+    struct kvm_irq_routing *r = calloc(1, sizeof(*r) + NR * sizeof(struct kvm_irq_routing_entry));
+    unsigned int n = 0;
+
+    if (!r) {
+        return -ENOMEM;
+    }
+    for (uint32_t gsi = 0; gsi < 16; gsi++) {
+        if (gsi == 2) {
+            continue;
+        }
+        r->entries[n++] = (struct kvm_irq_routing_entry){
+            .gsi = gsi,
+            .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = {.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+                          .pin = gsi & 7},
+        };
+    }
+    for (uint32_t gsi = 0; gsi < 24; gsi++) {
+        if (gsi == 2) {
+            continue;
+        }
+        r->entries[n++] = (struct kvm_irq_routing_entry){
+            .gsi = gsi,
+            .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = {.irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi == 0 ? 2 : gsi},
+        };
+    }
+    r->nr = n;
+    int rc = kvm_ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r);
+    free(r);
+    return rc;
+}
+
 /* api.rst, KVM_CREATE_IRQCHIP: PIC, IOAPIC and a local APIC per vCPU created later. */
 int kvm_x86_create_irqchip(hv_vm_t *vm)
 {
     int rc = kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL);
     if (rc == 0) {
+        rc = set_pc_irq_routing(vm);
+    }
+    if (rc == 0) {
         vm->irqchip = true;
     }
     return rc;
+}
+
+/*
+ * api.rst, KVM_CREATE_PIT2: the i8254 on ports 0x40-0x43 (and the speaker
+ * port 0x61), ticking on GSI 0; after the irqchip.
+ */
+int kvm_x86_create_pit(hv_vm_t *vm)
+{
+    struct kvm_pit_config pit = {.flags = 0};
+
+    return kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
 }
 
 /* api.rst, KVM_SET_TSS_ADDR: the address is the argument itself. */

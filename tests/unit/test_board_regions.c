@@ -1,9 +1,9 @@
 /*
- * Unit tests for src/arch/arm64/virt_regions.c: where the virt board lets
- * --guard and --forward regions go, their files and sockets, and making,
- * resetting and freeing them on a VM of the fake backend; and of
- * virt_channels.c, whose places (cross-VM channel ends, shared maps) the
- * same checks cover.
+ * Unit tests for src/board/regions.c: where a board lets --guard and
+ * --forward regions go (on the arm64 virt board's layout, virt_layout()),
+ * their files and sockets, and making, resetting and freeing them on a VM
+ * of the fake backend; and of src/board/channels.c, whose places (cross-VM
+ * channel ends, shared maps) the same checks cover.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -34,9 +34,10 @@ struct fixture {
     char listening[128]; /* a SOCK_SEQPACKET socket someone listens on */
     char dead[128];      /* a socket file nobody listens on */
     int listen_fd;
-    arm64_virt_guard_t guards[ARM64_VIRT_MAX_GUARDS + 1];
-    arm64_virt_forward_t forwards[ARM64_VIRT_MAX_FORWARDS + 1];
+    board_guard_t guards[BOARD_MAX_GUARDS + 1];
+    board_forward_t forwards[BOARD_MAX_FORWARDS + 1];
     arm64_virt_config_t cfg;
+    board_layout_t lay;
     char err[512];
 };
 
@@ -113,7 +114,8 @@ static int teardown(void **state)
 static void check_expect(struct fixture *f, int ret, const char *msg)
 {
     f->err[0] = '\0';
-    int r = virt_regions_check(&f->cfg, f->err, sizeof(f->err));
+    virt_layout(&f->cfg, &f->lay);
+    int r = board_regions_check(&f->cfg, &f->lay, f->err, sizeof(f->err));
     if (r != ret)
         fail_msg("got %d want %d (%s)", r, ret, f->err);
     if (msg && !strstr(f->err, msg))
@@ -156,21 +158,21 @@ static void test_places(void **state)
     (void)state;
     f->cfg.nr_guards = 1;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        f->guards[0] = (arm64_virt_guard_t){.base = cases[i].base, .size = cases[i].size};
+        f->guards[0] = (board_guard_t){.base = cases[i].base, .size = cases[i].size};
         check_expect(f, cases[i].ret, cases[i].msg);
         /* A forwarding region goes where a guard goes. */
         f->cfg.nr_guards = 0;
         f->cfg.nr_forwards = 1;
-        f->forwards[0] = (arm64_virt_forward_t){
-            .base = cases[i].base, .size = cases[i].size, .socket = f->listening};
+        f->forwards[0] =
+            (board_forward_t){.base = cases[i].base, .size = cases[i].size, .socket = f->listening};
         check_expect(f, cases[i].ret, cases[i].ret ? "--forward " : NULL);
         f->cfg.nr_guards = 1;
         f->cfg.nr_forwards = 0;
     }
     /* A guard's own limits. */
-    f->guards[0] = (arm64_virt_guard_t){.base = 0x50000000, .size = MMIO_GUARD_MAX_SIZE + 1};
+    f->guards[0] = (board_guard_t){.base = 0x50000000, .size = MMIO_GUARD_MAX_SIZE + 1};
     check_expect(f, -EINVAL, "larger than the limit of 64M");
-    f->guards[0] = (arm64_virt_guard_t){.base = 0x0c000000, .size = 1, .policy = 7};
+    f->guards[0] = (board_guard_t){.base = 0x0c000000, .size = 1, .policy = 7};
     check_expect(f, -EINVAL, "policy 7 is none of");
 }
 
@@ -180,10 +182,9 @@ static void test_regions_overlap(void **state)
 
     f->cfg.nr_guards = 2;
     f->cfg.nr_forwards = 1;
-    f->guards[0] = (arm64_virt_guard_t){.base = 0x0c000000, .size = 0x1000};
-    f->guards[1] = (arm64_virt_guard_t){.base = 0x0c001000, .size = 0x1000};
-    f->forwards[0] =
-        (arm64_virt_forward_t){.base = 0x0c002000, .size = 0x1000, .socket = f->listening};
+    f->guards[0] = (board_guard_t){.base = 0x0c000000, .size = 0x1000};
+    f->guards[1] = (board_guard_t){.base = 0x0c001000, .size = 0x1000};
+    f->forwards[0] = (board_forward_t){.base = 0x0c002000, .size = 0x1000, .socket = f->listening};
     check_expect(f, 0, NULL);
     f->guards[1].base = 0x0c000fff;
     check_expect(f, -EINVAL, "--guard 0xc000fff,0x1000: overlaps --guard 0xc000000,0x1000");
@@ -192,15 +193,14 @@ static void test_regions_overlap(void **state)
     check_expect(f, -EINVAL, "--forward 0xc001800,0x1000: overlaps --guard 0xc001000,0x1000");
     f->forwards[0].base = 0x0c002000;
     f->cfg.nr_forwards = 2;
-    f->forwards[1] =
-        (arm64_virt_forward_t){.base = 0x0c000000, .size = 0x10000, .socket = f->listening};
+    f->forwards[1] = (board_forward_t){.base = 0x0c000000, .size = 0x10000, .socket = f->listening};
     check_expect(f, -EINVAL, "--forward 0xc000000,0x10000: overlaps --guard 0xc000000,0x1000");
 
     /* At most 8 of each. */
-    f->cfg.nr_guards = ARM64_VIRT_MAX_GUARDS + 1;
+    f->cfg.nr_guards = BOARD_MAX_GUARDS + 1;
     check_expect(f, -EINVAL, "9 --guard regions: at most 8");
     f->cfg.nr_guards = 0;
-    f->cfg.nr_forwards = ARM64_VIRT_MAX_FORWARDS + 1;
+    f->cfg.nr_forwards = BOARD_MAX_FORWARDS + 1;
     check_expect(f, -EINVAL, "9 --forward regions: at most 8");
 }
 
@@ -210,7 +210,7 @@ static void test_files_and_sockets(void **state)
     char msg[512];
 
     f->cfg.nr_guards = 1;
-    f->guards[0] = (arm64_virt_guard_t){
+    f->guards[0] = (board_guard_t){
         .base = 0x0c000000, .size = 256, .contents = f->contents, .writable = f->writable};
     check_expect(f, 0, NULL);
     f->guards[0].size = 512;
@@ -232,7 +232,7 @@ static void test_files_and_sockets(void **state)
 
     f->cfg.nr_guards = 0;
     f->cfg.nr_forwards = 1;
-    f->forwards[0] = (arm64_virt_forward_t){.base = 0x0c100000, .size = 0x1000};
+    f->forwards[0] = (board_forward_t){.base = 0x0c100000, .size = 0x1000};
     check_expect(f, -EINVAL, "--forward 0xc100000,0x1000: no socket given");
     f->forwards[0].socket = "/nonexistent/handler.sock";
     check_expect(f, -ENOENT,
@@ -250,7 +250,7 @@ static void test_files_and_sockets(void **state)
 static void test_create_reset_destroy(void **state)
 {
     struct fixture *f = *state;
-    arm64_virt_t *b = calloc(1, sizeof(*b));
+    board_devices_t *b = calloc(1, sizeof(*b));
     uint8_t buf[256];
     uint64_t v;
 
@@ -259,18 +259,20 @@ static void test_create_reset_destroy(void **state)
     assert_non_null(b->vm);
     assert_int_equal(vm_memory_init(b->vm), 0);
     f->cfg.nr_guards = 2;
-    f->guards[0] = (arm64_virt_guard_t){.base = 0x0c000000,
-                                        .size = 256,
-                                        .policy = MMIO_GUARD_MASK,
-                                        .contents = f->contents,
-                                        .writable = f->writable};
-    f->guards[1] = (arm64_virt_guard_t){.base = 0x0c001000, .size = 16};
+    f->guards[0] = (board_guard_t){.base = 0x0c000000,
+                                   .size = 256,
+                                   .policy = MMIO_GUARD_MASK,
+                                   .contents = f->contents,
+                                   .writable = f->writable};
+    f->guards[1] = (board_guard_t){.base = 0x0c001000, .size = 16};
     f->cfg.nr_forwards = 1;
-    f->forwards[0] = (arm64_virt_forward_t){
+    f->forwards[0] = (board_forward_t){
         .base = 0x0c100000, .size = 0x1000, .socket = f->listening, .timeout_ms = 100};
-    b->cfg = f->cfg;
+    b->cfg = &f->cfg;
+    virt_layout(&f->cfg, &f->lay);
+    b->layout = &f->lay;
     check_expect(f, 0, NULL);
-    assert_int_equal(virt_regions_create(b, f->err, sizeof(f->err)), 0);
+    assert_int_equal(board_regions_create(b, f->err, sizeof(f->err)), 0);
     assert_non_null(b->guards[0]);
     assert_non_null(b->guards[1]);
     assert_non_null(b->forwards[0]);
@@ -295,7 +297,7 @@ static void test_create_reset_destroy(void **state)
 
     /* The ranges are taken while the regions live and free again after. */
     assert_null(vm_reserve_memory_at(b->vm, 0x0c100800, 0x10, NULL, NULL));
-    virt_regions_destroy(b);
+    board_regions_destroy(b);
     assert_null(b->guards[0]);
     assert_null(b->forwards[0]);
     vm_memory_reservation_t *res = vm_reserve_memory_at(b->vm, 0x0c000000, 0x200000, NULL, NULL);
@@ -308,7 +310,7 @@ static void test_create_reset_destroy(void **state)
 static void test_create_failures(void **state)
 {
     struct fixture *f = *state;
-    arm64_virt_t *b = calloc(1, sizeof(*b));
+    board_devices_t *b = calloc(1, sizeof(*b));
     char msg[512];
 
     assert_non_null(b);
@@ -316,9 +318,11 @@ static void test_create_failures(void **state)
     assert_non_null(b->vm);
     assert_int_equal(vm_memory_init(b->vm), 0);
     f->cfg.nr_forwards = 1;
-    f->forwards[0] = (arm64_virt_forward_t){.base = 0x0c100000, .size = 0x1000, .socket = f->dead};
-    b->cfg = f->cfg;
-    assert_int_equal(virt_regions_create(b, f->err, sizeof(f->err)), -ECONNREFUSED);
+    f->forwards[0] = (board_forward_t){.base = 0x0c100000, .size = 0x1000, .socket = f->dead};
+    b->cfg = &f->cfg;
+    virt_layout(&f->cfg, &f->lay);
+    b->layout = &f->lay;
+    assert_int_equal(board_regions_create(b, f->err, sizeof(f->err)), -ECONNREFUSED);
     snprintf(msg, sizeof(msg),
              "--forward 0xc100000,0x1000: cannot connect to the handler at %s: Connection "
              "refused (nothing listens there: start the handler first)",
@@ -329,13 +333,15 @@ static void test_create_failures(void **state)
     /* The file changed between the check and the create. */
     f->cfg.nr_forwards = 0;
     f->cfg.nr_guards = 1;
-    f->guards[0] = (arm64_virt_guard_t){.base = 0x0c000000, .size = 255, .contents = f->short_file};
-    b->cfg = f->cfg;
+    f->guards[0] = (board_guard_t){.base = 0x0c000000, .size = 255, .contents = f->short_file};
+    b->cfg = &f->cfg;
+    virt_layout(&f->cfg, &f->lay);
+    b->layout = &f->lay;
     check_expect(f, 0, NULL);
     write_file(f->short_file, "x", 1);
-    assert_int_equal(virt_regions_create(b, f->err, sizeof(f->err)), -EINVAL);
+    assert_int_equal(board_regions_create(b, f->err, sizeof(f->err)), -EINVAL);
     assert_non_null(strstr(f->err, "1 bytes, but the region is 255 bytes"));
-    virt_regions_destroy(b);
+    board_regions_destroy(b);
     vm_destroy(b->vm);
     free(b);
 }
@@ -349,42 +355,42 @@ static int memfd_of(uint64_t size)
     return fd;
 }
 
-/* Cross-VM channel ends and shared maps (virt_channels.c): their checks and places. */
+/* Cross-VM channel ends and shared maps (channels.c): their checks and places. */
 static void test_channels_and_shared(void **state)
 {
     struct fixture *f = *state;
     int mem = memfd_of(1 << 20), small = memfd_of(0x1000);
     int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), efd2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    arm64_virt_channel_t ch[ARM64_VIRT_MAX_CHANNELS + 1];
-    arm64_virt_shared_t sh[2];
+    board_channel_t ch[BOARD_MAX_CHANNELS + 1];
+    board_shared_t sh[2];
     uint64_t ev, at;
 
-    for (unsigned int i = 0; i < ARM64_VIRT_MAX_CHANNELS + 1; i++)
-        ch[i] = (arm64_virt_channel_t){
+    for (unsigned int i = 0; i < BOARD_MAX_CHANNELS + 1; i++)
+        ch[i] = (board_channel_t){
             .name = "ping", .mem_fd = mem, .mem_size = 0x10000, .notify_fd = efd, .wait_fd = efd2};
     f->cfg.channels = ch;
     f->cfg.nr_channels = 2;
     ch[1].mem_size = 1 << 20;
     check_expect(f, 0, NULL);
     /* MMIO places: event pages at the top of the free window, memory from 512 GiB, aligned. */
-    virt_channel_place(&f->cfg, 0, &ev, &at);
+    board_channel_place(&f->cfg, &f->lay, 0, &ev, &at);
     assert_int_equal(ev, ARM64_VIRT_CHANNEL_EVENT_BASE);
     assert_int_equal(at, ARM64_VIRT_CHANNEL_MEM_BASE);
-    virt_channel_place(&f->cfg, 1, &ev, &at);
+    board_channel_place(&f->cfg, &f->lay, 1, &ev, &at);
     assert_int_equal(ev, ARM64_VIRT_CHANNEL_EVENT_BASE + 0x1000);
     assert_int_equal(at, ARM64_VIRT_CHANNEL_MEM_BASE + (1 << 20));
     /* A guard over an event page is refused, naming it; just below is fine; on PCI too. */
     f->cfg.nr_guards = 1;
-    f->guards[0] = (arm64_virt_guard_t){.base = 0x0fff1800, .size = 16};
+    f->guards[0] = (board_guard_t){.base = 0x0fff1800, .size = 16};
     check_expect(f, -EINVAL,
                  "--guard 0xfff1800,0x10: overlaps channel 'ping' event page at "
                  "0xfff1000-0xfff1fff");
     f->guards[0].base = 0x0ffef000;
     check_expect(f, 0, NULL);
     f->guards[0].base = 0x0fff1800;
-    f->cfg.transport = ARM64_VIRT_TRANSPORT_PCI;
+    f->cfg.transport = BOARD_TRANSPORT_PCI;
     check_expect(f, 0, NULL);
-    f->cfg.transport = ARM64_VIRT_TRANSPORT_MMIO;
+    f->cfg.transport = BOARD_TRANSPORT_MMIO;
     f->cfg.nr_guards = 0;
     /* Names, sizes, descriptors, counts. */
     ch[0].name = "";
@@ -401,20 +407,20 @@ static void test_channels_and_shared(void **state)
     ch[0].mem_fd = efd;
     check_expect(f, -EINVAL, "is not a memory file");
     ch[0].mem_fd = mem;
-    f->cfg.nr_channels = ARM64_VIRT_MAX_CHANNELS + 1;
+    f->cfg.nr_channels = BOARD_MAX_CHANNELS + 1;
     check_expect(f, -EINVAL, "9 channel ends: at most 8");
     f->cfg.nr_channels = 1;
     ch[0].mem_size = 1ull << 40; /* past the guest-physical limit (and the memfd) */
-    f->cfg.transport = ARM64_VIRT_TRANSPORT_PCI;
+    f->cfg.transport = BOARD_TRANSPORT_PCI;
     check_expect(f, -EINVAL, "does not fit the PCI memory window");
-    f->cfg.transport = ARM64_VIRT_TRANSPORT_MMIO;
+    f->cfg.transport = BOARD_TRANSPORT_MMIO;
     ch[0].mem_size = 0x10000;
 
     /* Shared maps: page multiples, big enough descriptors, places of their own. */
     f->cfg.shared = sh;
     f->cfg.nr_shared = 1;
-    sh[0] = (arm64_virt_shared_t){.name = "blob", .base = 0x0e000000, .size = 0x10000, .fd = mem};
-    sh[1] = (arm64_virt_shared_t){
+    sh[0] = (board_shared_t){.name = "blob", .base = 0x0e000000, .size = 0x10000, .fd = mem};
+    sh[1] = (board_shared_t){
         .name = "ro", .base = 0x0e010000, .size = 0x1000, .fd = small, .read_only = true};
     check_expect(f, 0, NULL);
     sh[0].base = 0x0e000800;
@@ -433,31 +439,30 @@ static void test_channels_and_shared(void **state)
     sh[0].base = 0x0e000000;
     check_expect(f, 0, NULL);
     f->cfg.nr_guards = 1;
-    f->guards[0] = (arm64_virt_guard_t){.base = 0x0e010ff0, .size = 0x20};
+    f->guards[0] = (board_guard_t){.base = 0x0e010ff0, .size = 0x20};
     check_expect(f, -EINVAL, "--guard 0xe010ff0,0x20: overlaps shared map 'ro'");
     f->cfg.nr_guards = 0;
 
     /* Made on a VM: a channel end at its places, the maps mapped; all freed again. */
-    arm64_virt_t *b = calloc(1, sizeof(*b));
+    board_devices_t *b = calloc(1, sizeof(*b));
     assert_non_null(b);
     b->vm = fake_vm_create();
     assert_non_null(b->vm);
-    b->cfg = f->cfg;
-    assert_int_equal(virt_channels_create(b, f->err, sizeof(f->err)), 0);
+    b->cfg = &f->cfg;
+    virt_layout(&f->cfg, &f->lay);
+    b->layout = &f->lay;
+    assert_int_equal(board_channels_create(b, f->err, sizeof(f->err)), 0);
     assert_non_null(b->channels[0]);
-    assert_int_equal(b->nr_fdt_channels, 1);
-    assert_int_equal(b->fdt_channels[0].event_base, ARM64_VIRT_CHANNEL_EVENT_BASE);
-    assert_int_equal(b->fdt_channels[0].mem_base, ARM64_VIRT_CHANNEL_MEM_BASE);
-    assert_int_equal(b->fdt_channels[0].intid, ARM64_VIRT_CHANNEL_INTID);
-    assert_string_equal(b->fdt_channels[0].name, "ping");
+    assert_int_equal(b->nr_channel_desc, 1);
+    assert_int_equal(b->channel_desc[0].event_base, ARM64_VIRT_CHANNEL_EVENT_BASE);
+    assert_int_equal(b->channel_desc[0].mem_base, ARM64_VIRT_CHANNEL_MEM_BASE);
+    assert_int_equal(b->channel_desc[0].irq, ARM64_VIRT_CHANNEL_INTID);
+    assert_string_equal(b->channel_desc[0].name, "ping");
     assert_non_null(gpa_to_hva(b->vm, 0x0e000000, 0x10000)); /* writable: RAM to devices */
     assert_null(gpa_to_hva(b->vm, 0x0e010000, 0x1000));      /* read-only: not for DMA */
     assert_non_null(gpa_to_hva(b->vm, ARM64_VIRT_CHANNEL_MEM_BASE, 0x10000));
     assert_null(vm_reserve_memory_at(b->vm, ARM64_VIRT_CHANNEL_EVENT_BASE, 0x10, NULL, NULL));
-    arm64_fdt_config_t fc = {0};
-    virt_channels_fdt(b, &fc);
-    assert_int_equal(fc.nr_crossvm, 1);
-    virt_channels_destroy(b);
+    board_channels_destroy(b);
     assert_null(b->channels[0]);
     assert_null(gpa_to_hva(b->vm, 0x0e000000, 0x10000));
     vm_memory_reservation_t *res =

@@ -1,17 +1,18 @@
 /*
- * virt_regions.c - the arm64 virt board's generic regions: access-controlled
+ * regions.c - every board's generic regions: access-controlled
  * (mmio_guard.h) and forwarding (mmio_forward.h) MMIO regions the user
  * places in the guest-physical map (vmmkit run --guard, --forward).
  *
- * Checking is address, file and socket work only, done from virt_plan(), so
+ * Checking is address, file and socket work only, done from
+ * board_check_common(), so
  * a region in the wrong place, a file of the wrong size or a missing socket
  * is a one-line error before anything starts, on any host.  The cross-VM
- * channels' MMIO windows and the shared maps (virt_channels.c) are checked
+ * channels' MMIO windows and the shared maps (channels.c) are checked
  * here too, first, so a generic region over one of them names it.  Each region is
  * a trapping reservation, made after the board's own devices and freed
  * before the VM, when no vCPU runs (mmio_guard.h, mmio_forward.h: a
- * reservation's cookie outlives vm_run()).  The device tree describes none
- * of them: the guest reaches them through /dev/mem or a driver of its own.
+ * reservation's cookie outlives vm_run()).  The machine description mentions
+ * none of them: the guest reaches them through /dev/mem or a driver of its own.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,26 +25,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <vmmkit/arm64_virt.h>
 #include <vmmkit/log.h>
 #include <vmmkit/mmio_forward.h>
 #include <vmmkit/mmio_guard.h>
 
-#include "arch/arm64/virt_priv.h"
-
-/* The board's fixed windows (arm64_virt.h's memory map); RAM is checked apart. */
-static const struct {
-    const char *name;
-    uint64_t base;
-    uint64_t size;
-} board_windows[] = {
-    {"the GIC", ARM64_VIRT_GIC_DIST_BASE, ARM64_VIRT_GIC_REDIST_LIMIT - ARM64_VIRT_GIC_DIST_BASE},
-    {"the PL011 UART", ARM64_VIRT_UART_BASE, ARM64_VIRT_UART_SIZE},
-    {"the virtio-mmio windows", ARM64_VIRT_VIRTIO_MMIO_BASE,
-     ARM64_VIRT_VIRTIO_MMIO_MAX *ARM64_VIRT_VIRTIO_MMIO_STRIDE},
-    {"the PCI memory window", ARM64_VIRT_PCI_MMIO_BASE, ARM64_VIRT_PCI_MMIO_SIZE},
-    {"the PCI ECAM", ARM64_VIRT_PCI_ECAM_BASE, ARM64_VIRT_PCI_ECAM_SIZE},
-};
+#include "board/board_priv.h"
 
 /* One region of either kind, for the checks and their messages. */
 typedef struct region {
@@ -67,32 +53,41 @@ static region_t region_of(const char *opt, uint64_t base, uint64_t size)
 }
 
 /* @r in a place of its own: outside RAM, the board's windows and @others[0..@n). */
-static int check_place(const arm64_virt_config_t *cfg, const region_t *r, const region_t *others,
-                       unsigned int n, char *err, size_t errlen)
+static int check_place(const board_config_t *cfg, const board_layout_t *lay, const region_t *r,
+                       const region_t *others, unsigned int n, char *err, size_t errlen)
 {
+    uint64_t free_last = lay->free_base + lay->free_size - 1;
+
     if (r->size == 0 || r->base + (r->size - 1) < r->base)
-        return virt_errorf(err, errlen, -EINVAL,
-                           "%s: the size must be more than 0 and the region must not wrap",
-                           r->label);
-    if (overlaps(r->base, r->size, ARM64_VIRT_RAM_BASE, cfg->ram_size))
-        return virt_errorf(err, errlen, -EINVAL,
-                           "%s: overlaps guest RAM at %#" PRIx64 "-%#" PRIx64 " (--mem %" PRIu64
-                           "M); put it below 0x40000000, e.g. in %#llx-%#llx, or above RAM",
-                           r->label, (uint64_t)ARM64_VIRT_RAM_BASE,
-                           (uint64_t)ARM64_VIRT_RAM_BASE + cfg->ram_size - 1, cfg->ram_size >> 20,
-                           ARM64_VIRT_FREE_BASE, ARM64_VIRT_FREE_BASE + ARM64_VIRT_FREE_SIZE - 1);
-    for (size_t w = 0; w < sizeof(board_windows) / sizeof(board_windows[0]); w++) {
-        if (overlaps(r->base, r->size, board_windows[w].base, board_windows[w].size))
-            return virt_errorf(
-                err, errlen, -EINVAL,
-                "%s: overlaps %s at %#" PRIx64 "-%#" PRIx64 "; e.g. %#llx-%#llx is free", r->label,
-                board_windows[w].name, board_windows[w].base,
-                board_windows[w].base + board_windows[w].size - 1, ARM64_VIRT_FREE_BASE,
-                ARM64_VIRT_FREE_BASE + ARM64_VIRT_FREE_SIZE - 1);
+        return board_errorf(err, errlen, -EINVAL,
+                            "%s: the size must be more than 0 and the region must not wrap",
+                            r->label);
+    for (unsigned int i = 0; i < lay->nr_ram; i++) {
+        const board_window_t *ram = &lay->ram[i];
+        if (overlaps(r->base, r->size, ram->base, ram->size))
+            return board_errorf(err, errlen, -EINVAL,
+                                "%s: overlaps guest RAM at %#" PRIx64 "-%#" PRIx64
+                                " (--mem %" PRIu64 "M); %s, e.g. in %#" PRIx64 "-%#" PRIx64
+                                ", or above RAM",
+                                r->label, ram->base, ram->base + ram->size - 1, cfg->ram_size >> 20,
+                                lay->ram_hint, lay->free_base, free_last);
     }
+    for (unsigned int w = 0; w < lay->nr_windows; w++) {
+        const board_window_t *win = &lay->windows[w];
+        if (overlaps(r->base, r->size, win->base, win->size))
+            return board_errorf(err, errlen, -EINVAL,
+                                "%s: overlaps %s at %#" PRIx64 "-%#" PRIx64 "; e.g. %#" PRIx64
+                                "-%#" PRIx64 " is free",
+                                r->label, win->name, win->base, win->base + win->size - 1,
+                                lay->free_base, free_last);
+    }
+    if (r->base + (r->size - 1) >= lay->phys_limit)
+        return board_errorf(err, errlen, -EINVAL,
+                            "%s: ends above the guest-physical limit of %#" PRIx64, r->label,
+                            lay->phys_limit);
     for (unsigned int i = 0; i < n; i++) {
         if (overlaps(r->base, r->size, others[i].base, others[i].size))
-            return virt_errorf(err, errlen, -EINVAL, "%s: overlaps %s", r->label, others[i].label);
+            return board_errorf(err, errlen, -EINVAL, "%s: overlaps %s", r->label, others[i].label);
     }
     return 0;
 }
@@ -108,15 +103,15 @@ static int open_region_file(const region_t *r, const char *what, const char *pat
     uint64_t size;
 
     snprintf(whose, sizeof(whose), "%s: %s", r->label, what);
-    int fd = virt_open_file(whose, path, &size, err, errlen);
+    int fd = board_open_file(whose, path, &size, err, errlen);
     if (fd < 0)
         return fd;
     if (size != r->size) {
         close(fd);
-        return virt_errorf(err, errlen, -EINVAL,
-                           "%s %s: %" PRIu64 " bytes, but the region is %" PRIu64
-                           " bytes: the file must be exactly that size",
-                           whose, path, size, r->size);
+        return board_errorf(err, errlen, -EINVAL,
+                            "%s %s: %" PRIu64 " bytes, but the region is %" PRIu64
+                            " bytes: the file must be exactly that size",
+                            whose, path, size, r->size);
     }
     return fd;
 }
@@ -126,15 +121,15 @@ static int check_socket_path(const region_t *r, const char *path, char *err, siz
     struct stat st;
 
     if (!path || !path[0])
-        return virt_errorf(err, errlen, -EINVAL, "%s: no socket given for the handler", r->label);
+        return board_errorf(err, errlen, -EINVAL, "%s: no socket given for the handler", r->label);
     if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-        return virt_errorf(err, errlen, -ENAMETOOLONG, "%s: socket %s: longer than %zu bytes",
-                           r->label, path, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+        return board_errorf(err, errlen, -ENAMETOOLONG, "%s: socket %s: longer than %zu bytes",
+                            r->label, path, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
     if (stat(path, &st) < 0)
-        return virt_errorf(err, errlen, -errno, "%s: socket %s: %s (start the handler first)",
-                           r->label, path, strerror(errno));
+        return board_errorf(err, errlen, -errno, "%s: socket %s: %s (start the handler first)",
+                            r->label, path, strerror(errno));
     if (!S_ISSOCK(st.st_mode))
-        return virt_errorf(err, errlen, -ENOTSOCK, "%s: %s is not a socket", r->label, path);
+        return board_errorf(err, errlen, -ENOTSOCK, "%s: %s is not a socket", r->label, path);
     return 0;
 }
 
@@ -154,88 +149,89 @@ static region_t region_named(const char *kind, const char *name, const char *par
  * generic regions are then checked against them too.  Fills @regions from
  * *@n on.
  */
-static int check_channel_places(const arm64_virt_config_t *cfg, region_t *regions, unsigned int *n,
-                                char *err, size_t errlen)
+static int check_channel_places(const board_config_t *cfg, const board_layout_t *lay,
+                                region_t *regions, unsigned int *n, char *err, size_t errlen)
 {
-    int r = virt_channels_check(cfg, err, errlen);
+    int r = board_channels_check(cfg, lay, err, errlen);
 
     if (r < 0)
         return r;
-    if (cfg->transport != ARM64_VIRT_TRANSPORT_PCI) {
+    if (cfg->transport != BOARD_TRANSPORT_PCI) {
         for (unsigned int i = 0; i < cfg->nr_channels; i++) {
-            const arm64_virt_channel_t *c = &cfg->channels[i];
+            const board_channel_t *c = &cfg->channels[i];
             uint64_t ev, mem;
 
-            virt_channel_place(cfg, i, &ev, &mem);
-            regions[*n] = region_named("channel", c->name, " event page", ev,
-                                       ARM64_VIRT_CHANNEL_EVENT_STRIDE);
-            r = check_place(cfg, &regions[*n], regions, *n, err, errlen);
+            board_channel_place(cfg, lay, i, &ev, &mem);
+            regions[*n] =
+                region_named("channel", c->name, " event page", ev, lay->channel_event_stride);
+            r = check_place(cfg, lay, &regions[*n], regions, *n, err, errlen);
             if (r < 0)
                 return r;
             (*n)++;
             regions[*n] = region_named("channel", c->name, " memory", mem, c->mem_size);
-            r = check_place(cfg, &regions[*n], regions, *n, err, errlen);
+            r = check_place(cfg, lay, &regions[*n], regions, *n, err, errlen);
             if (r < 0)
                 return r;
             (*n)++;
         }
     }
     for (unsigned int i = 0; i < cfg->nr_shared; i++, (*n)++) {
-        const arm64_virt_shared_t *sh = &cfg->shared[i];
+        const board_shared_t *sh = &cfg->shared[i];
 
         regions[*n] = region_named("shared map", sh->name ? sh->name : "?", "", sh->base, sh->size);
-        r = check_place(cfg, &regions[*n], regions, *n, err, errlen);
+        r = check_place(cfg, lay, &regions[*n], regions, *n, err, errlen);
         if (r < 0)
             return r;
     }
     return 0;
 }
 
-int virt_regions_check(const arm64_virt_config_t *cfg, char *err, size_t errlen)
+int board_regions_check(const board_config_t *cfg, const board_layout_t *lay, char *err,
+                        size_t errlen)
 {
-    region_t regions[2 * ARM64_VIRT_MAX_CHANNELS + ARM64_VIRT_MAX_SHARED + ARM64_VIRT_MAX_GUARDS +
-                     ARM64_VIRT_MAX_FORWARDS];
+    region_t
+        regions[2 * BOARD_MAX_CHANNELS + BOARD_MAX_SHARED + BOARD_MAX_GUARDS + BOARD_MAX_FORWARDS];
     unsigned int n = 0, first;
     int r;
 
-    r = check_channel_places(cfg, regions, &n, err, errlen);
+    r = check_channel_places(cfg, lay, regions, &n, err, errlen);
     if (r < 0)
         return r;
     first = n; /* the generic regions start here */
 
-    if (cfg->nr_guards > ARM64_VIRT_MAX_GUARDS)
-        return virt_errorf(err, errlen, -EINVAL, "%u --guard regions: at most %u", cfg->nr_guards,
-                           ARM64_VIRT_MAX_GUARDS);
-    if (cfg->nr_forwards > ARM64_VIRT_MAX_FORWARDS)
-        return virt_errorf(err, errlen, -EINVAL, "%u --forward regions: at most %u",
-                           cfg->nr_forwards, ARM64_VIRT_MAX_FORWARDS);
+    if (cfg->nr_guards > BOARD_MAX_GUARDS)
+        return board_errorf(err, errlen, -EINVAL, "%u --guard regions: at most %u", cfg->nr_guards,
+                            BOARD_MAX_GUARDS);
+    if (cfg->nr_forwards > BOARD_MAX_FORWARDS)
+        return board_errorf(err, errlen, -EINVAL, "%u --forward regions: at most %u",
+                            cfg->nr_forwards, BOARD_MAX_FORWARDS);
     for (unsigned int i = 0; i < cfg->nr_guards; i++, n++) {
-        const arm64_virt_guard_t *g = &cfg->guards[i];
+        const board_guard_t *g = &cfg->guards[i];
         regions[n] = region_of("--guard", g->base, g->size);
-        r = check_place(cfg, &regions[n], regions, n, err, errlen);
+        r = check_place(cfg, lay, &regions[n], regions, n, err, errlen);
         if (r < 0)
             return r;
         if (g->size > MMIO_GUARD_MAX_SIZE)
-            return virt_errorf(err, errlen, -EINVAL, "%s: larger than the limit of %lluM",
-                               regions[n].label, MMIO_GUARD_MAX_SIZE >> 20);
+            return board_errorf(err, errlen, -EINVAL, "%s: larger than the limit of %lluM",
+                                regions[n].label, MMIO_GUARD_MAX_SIZE >> 20);
         if ((unsigned int)g->policy > MMIO_GUARD_REPORT_AND_MASK)
-            return virt_errorf(err, errlen, -EINVAL,
-                               "%s: policy %d is none of report, mask, report-and-mask",
-                               regions[n].label, (int)g->policy);
+            return board_errorf(err, errlen, -EINVAL,
+                                "%s: policy %d is none of report, mask, report-and-mask",
+                                regions[n].label, (int)g->policy);
     }
     for (unsigned int i = 0; i < cfg->nr_forwards; i++, n++) {
-        const arm64_virt_forward_t *f = &cfg->forwards[i];
+        const board_forward_t *f = &cfg->forwards[i];
         regions[n] = region_of("--forward", f->base, f->size);
-        r = check_place(cfg, &regions[n], regions, n, err, errlen);
+        r = check_place(cfg, lay, &regions[n], regions, n, err, errlen);
         if (r < 0)
             return r;
         if (f->timeout_ms > MMIO_FORWARD_MAX_TIMEOUT_MS)
-            return virt_errorf(err, errlen, -EINVAL, "%s: timeout %u ms is over the limit of %u",
-                               regions[n].label, f->timeout_ms, MMIO_FORWARD_MAX_TIMEOUT_MS);
+            return board_errorf(err, errlen, -EINVAL, "%s: timeout %u ms is over the limit of %u",
+                                regions[n].label, f->timeout_ms, MMIO_FORWARD_MAX_TIMEOUT_MS);
     }
     /* Files and sockets once every place is known to be right. */
     for (unsigned int i = 0; i < cfg->nr_guards; i++) {
-        const arm64_virt_guard_t *g = &cfg->guards[i];
+        const board_guard_t *g = &cfg->guards[i];
         const char *files[2][2] = {{"contents", g->contents}, {"writable", g->writable}};
         for (int k = 0; k < 2; k++) {
             if (!files[k][1])
@@ -266,20 +262,20 @@ static int read_region_file(const region_t *r, const char *what, const char *pat
     if (fd < 0)
         return fd;
     uint8_t *buf = malloc(r->size);
-    int rc = buf ? virt_pread_all(fd, buf, r->size, 0) : -ENOMEM;
+    int rc = buf ? board_pread_all(fd, buf, r->size, 0) : -ENOMEM;
     close(fd);
     if (rc < 0) {
         free(buf);
-        return virt_errorf(err, errlen, rc, "%s: %s %s: cannot read it: %s", r->label, what, path,
-                           rc == -EIO ? "file ended early" : strerror(-rc));
+        return board_errorf(err, errlen, rc, "%s: %s %s: cannot read it: %s", r->label, what, path,
+                            rc == -EIO ? "file ended early" : strerror(-rc));
     }
     *out = buf;
     return 0;
 }
 
-static int create_guard(arm64_virt_t *b, unsigned int i, char *err, size_t errlen)
+static int create_guard(board_devices_t *d, unsigned int i, char *err, size_t errlen)
 {
-    const arm64_virt_guard_t *g = &b->cfg.guards[i];
+    const board_guard_t *g = &d->cfg->guards[i];
     region_t r = region_of("--guard", g->base, g->size);
     uint8_t *contents = NULL, *writable = NULL;
     char name[32];
@@ -298,10 +294,10 @@ static int create_guard(arm64_virt_t *b, unsigned int i, char *err, size_t errle
             .writable = writable,
             .policy = g->policy,
         };
-        rc = mmio_guard_create(b->vm, &gc, &b->guards[i]);
+        rc = mmio_guard_create(d->vm, &gc, &d->guards[i]);
         if (rc < 0)
-            virt_errorf(err, errlen, rc, "%s: cannot create the region: %s", r.label,
-                        strerror(-rc));
+            board_errorf(err, errlen, rc, "%s: cannot create the region: %s", r.label,
+                         strerror(-rc));
         else
             LOG_INFO("%s: access-controlled region %#" PRIx64 "-%#" PRIx64 ", policy %s", name,
                      g->base, g->base + g->size - 1, mmio_guard_policy_name(g->policy));
@@ -318,28 +314,28 @@ static int connect_handler(const region_t *r, const char *path, char *err, size_
     int fd, e;
 
     if (strlen(path) >= sizeof(sa.sun_path))
-        return virt_errorf(err, errlen, -ENAMETOOLONG, "%s: socket %s: path too long", r->label,
-                           path);
+        return board_errorf(err, errlen, -ENAMETOOLONG, "%s: socket %s: path too long", r->label,
+                            path);
     memcpy(sa.sun_path, path, strlen(path) + 1);
     fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
-        return virt_errorf(err, errlen, -errno, "%s: cannot make a socket: %s", r->label,
-                           strerror(errno));
+        return board_errorf(err, errlen, -errno, "%s: cannot make a socket: %s", r->label,
+                            strerror(errno));
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
         return fd;
     e = errno;
     close(fd);
-    return virt_errorf(err, errlen, -e, "%s: cannot connect to the handler at %s: %s%s", r->label,
-                       path, strerror(e),
-                       e == ECONNREFUSED ? " (nothing listens there: start the handler first)"
-                       : e == EPROTOTYPE ? " (the handler must listen on a SOCK_SEQPACKET socket)"
-                       : e == EAGAIN     ? " (the handler accepts no more connections)"
-                                         : "");
+    return board_errorf(err, errlen, -e, "%s: cannot connect to the handler at %s: %s%s", r->label,
+                        path, strerror(e),
+                        e == ECONNREFUSED ? " (nothing listens there: start the handler first)"
+                        : e == EPROTOTYPE ? " (the handler must listen on a SOCK_SEQPACKET socket)"
+                        : e == EAGAIN     ? " (the handler accepts no more connections)"
+                                          : "");
 }
 
-static int create_forward(arm64_virt_t *b, unsigned int i, char *err, size_t errlen)
+static int create_forward(board_devices_t *d, unsigned int i, char *err, size_t errlen)
 {
-    const arm64_virt_forward_t *f = &b->cfg.forwards[i];
+    const board_forward_t *f = &d->cfg->forwards[i];
     region_t r = region_of("--forward", f->base, f->size);
     char name[32];
     int fd = connect_handler(&r, f->socket, err, errlen);
@@ -355,13 +351,13 @@ static int create_forward(arm64_virt_t *b, unsigned int i, char *err, size_t err
         .fd = fd,
         .path = f->socket,
         .timeout_ms = f->timeout_ms,
-        .reconnect_ms = ARM64_VIRT_FORWARD_RECONNECT_MS,
+        .reconnect_ms = BOARD_FORWARD_RECONNECT_MS,
     };
-    rc = mmio_forward_create(b->vm, &fc, &b->forwards[i]);
+    rc = mmio_forward_create(d->vm, &fc, &d->forwards[i]);
     if (rc < 0) {
         close(fd); /* a failed create leaves the socket to us */
-        return virt_errorf(err, errlen, rc, "%s: cannot create the region: %s", r.label,
-                           strerror(-rc));
+        return board_errorf(err, errlen, rc, "%s: cannot create the region: %s", r.label,
+                            strerror(-rc));
     }
     LOG_INFO("%s: forwarding region %#" PRIx64 "-%#" PRIx64 " to the handler at %s", name, f->base,
              f->base + f->size - 1, f->socket);
@@ -371,39 +367,39 @@ static int create_forward(arm64_virt_t *b, unsigned int i, char *err, size_t err
 /* The guards' contents go back to their initial bytes at every VM reset. */
 static void regions_reset_hook(vm_t *vm, void *cookie)
 {
-    arm64_virt_t *b = cookie;
+    board_devices_t *d = cookie;
 
-    for (unsigned int i = 0; i < b->cfg.nr_guards; i++)
-        mmio_guard_reset(b->guards[i]);
+    for (unsigned int i = 0; i < d->cfg->nr_guards; i++)
+        mmio_guard_reset(d->guards[i]);
 }
 
-int virt_regions_create(arm64_virt_t *b, char *err, size_t errlen)
+int board_regions_create(board_devices_t *d, char *err, size_t errlen)
 {
     int r;
 
-    for (unsigned int i = 0; i < b->cfg.nr_guards; i++) {
-        r = create_guard(b, i, err, errlen);
+    for (unsigned int i = 0; i < d->cfg->nr_guards; i++) {
+        r = create_guard(d, i, err, errlen);
         if (r < 0)
             return r;
     }
-    for (unsigned int i = 0; i < b->cfg.nr_forwards; i++) {
-        r = create_forward(b, i, err, errlen);
+    for (unsigned int i = 0; i < d->cfg->nr_forwards; i++) {
+        r = create_forward(d, i, err, errlen);
         if (r < 0)
             return r;
     }
-    if (b->cfg.nr_guards) {
-        r = vm_register_reset_hook(b->vm, regions_reset_hook, b);
+    if (d->cfg->nr_guards) {
+        r = vm_register_reset_hook(d->vm, regions_reset_hook, d);
         if (r < 0)
-            return virt_errorf(err, errlen, r, "cannot register the regions' reset: %s",
-                               strerror(-r));
+            return board_errorf(err, errlen, r, "cannot register the regions' reset: %s",
+                                strerror(-r));
     }
     return 0;
 }
 
-void virt_regions_destroy(arm64_virt_t *b)
+void board_regions_destroy(board_devices_t *d)
 {
-    for (unsigned int i = 0; i < ARM64_VIRT_MAX_GUARDS; i++) {
-        mmio_guard_t *g = b->guards[i];
+    for (unsigned int i = 0; i < BOARD_MAX_GUARDS; i++) {
+        mmio_guard_t *g = d->guards[i];
         if (!g)
             continue;
         LOG_INFO("guard@%#" PRIx64 ": %" PRIu64 " reads, %" PRIu64 " writes, %" PRIu64
@@ -412,10 +408,10 @@ void virt_regions_destroy(arm64_virt_t *b)
                  mmio_guard_stat(g, MMIO_GUARD_STAT_WRITES),
                  mmio_guard_stat(g, MMIO_GUARD_STAT_VIOLATIONS));
         mmio_guard_destroy(g);
-        b->guards[i] = NULL;
+        d->guards[i] = NULL;
     }
-    for (unsigned int i = 0; i < ARM64_VIRT_MAX_FORWARDS; i++) {
-        mmio_forward_t *f = b->forwards[i];
+    for (unsigned int i = 0; i < BOARD_MAX_FORWARDS; i++) {
+        mmio_forward_t *f = d->forwards[i];
         if (!f)
             continue;
         char line[512];
@@ -426,6 +422,6 @@ void virt_regions_destroy(arm64_virt_t *b)
                             mmio_forward_stat_name((mmio_forward_stat_t)s));
         LOG_INFO("%s", line);
         mmio_forward_destroy(f);
-        b->forwards[i] = NULL;
+        d->forwards[i] = NULL;
     }
 }
