@@ -1,6 +1,22 @@
-# Helpers that turn Debian arm64 packages into boot assets: a kernel Image
-# and a busybox initramfs with a chosen set of kernel modules.  Sourced (after
-# scripts/lib.sh) by guest/fetch-assets, sim/host-assets and sim/arm64.
+# shellcheck shell=bash
+# Helpers that turn Debian packages into boot assets: a kernel (arm64 Image
+# or x86_64 bzImage) and a busybox initramfs with a chosen set of kernel
+# modules.  Sourced (after scripts/lib.sh) by guest/fetch-assets,
+# sim/host-assets and the sim/ARCH scripts.
+#
+# The packages are Debian's for $DEB_ARCH: arm64 unless the caller sets it
+# (deb_set_arch).
+
+# deb_set_arch ARCH: the Debian architecture of the packages that the
+# helpers below fetch, from a kernel-style name (arm64, x86_64; aarch64 and
+# amd64 are accepted too).
+deb_set_arch() {
+    case $1 in
+        arm64|aarch64) DEB_ARCH=arm64 ;;
+        x86_64|amd64)  DEB_ARCH=amd64 ;;
+        *) die "unknown architecture $1 (arm64 or x86_64)" ;;
+    esac
+}
 
 # apt_memo NAME CMD...: the output of CMD, an apt-cache query, run once per
 # state of apt's package lists and then read from the cache (apt-cache takes
@@ -18,53 +34,63 @@ apt_memo() {
     cat "$dir/$name"
 }
 
-# deb_candidate PKG: the version of PKG:arm64 that apt would fetch.  Refreshes
-# the package lists once if apt does not know the package yet.
+# deb_memo_name WHAT PKG: the apt_memo name of an answer about PKG in
+# $DEB_ARCH (arm64's keep the names they had before amd64 came).
+deb_memo_name() {
+    local a=${DEB_ARCH:-arm64}
+    if [[ $a == arm64 ]]; then echo "$1-$2"; else echo "$1-$2:$a"; fi
+}
+
+# deb_candidate PKG: the version of PKG:$DEB_ARCH that apt would fetch.
+# Refreshes the package lists once if apt does not know the package yet.
 deb_candidate() {
-    local pkg=$1 v
-    v=$(apt_memo "policy-$pkg" apt-cache policy "$pkg:arm64" | awk '/Candidate:/ {print $2}')
+    local pkg=$1 a=${DEB_ARCH:-arm64} v memo
+    memo=$(deb_memo_name policy "$pkg")
+    v=$(apt_memo "$memo" apt-cache policy "$pkg:$a" | awk '/Candidate:/ {print $2}')
     if [[ -z $v || $v == "(none)" ]]; then
-        dpkg --print-foreign-architectures | grep -qx arm64 \
-            || die "dpkg does not know the arm64 architecture: run scripts/setup first"
-        log "apt does not know $pkg:arm64 yet: running apt-get update"
+        [[ $a == "$(dpkg --print-architecture)" ]] ||
+            dpkg --print-foreign-architectures | grep -qx "$a" \
+            || die "dpkg does not know the $a architecture: run scripts/setup first"
+        log "apt does not know $pkg:$a yet: running apt-get update"
         as_root apt-get update -q >/dev/null || warn "apt-get update reported errors (continuing)"
-        v=$(apt_memo "policy-$pkg" apt-cache policy "$pkg:arm64" | awk '/Candidate:/ {print $2}')
+        v=$(apt_memo "$memo" apt-cache policy "$pkg:$a" | awk '/Candidate:/ {print $2}')
     fi
-    [[ -n $v && $v != "(none)" ]] || die "no arm64 package $pkg in the apt sources"
+    [[ -n $v && $v != "(none)" ]] || die "no $a package $pkg in the apt sources"
     echo "$v"
 }
 
 # deb_kernel_pkg META: the versioned linux-image package that a kernel
-# meta-package (linux-image-cloud-arm64, linux-image-arm64) currently means.
+# meta-package (linux-image-cloud-arm64, linux-image-amd64, ...) currently
+# means.
 deb_kernel_pkg() {
-    local meta=$1 pkg
+    local meta=$1 a=${DEB_ARCH:-arm64} pkg
     deb_candidate "$meta" >/dev/null
-    pkg=$(apt_memo "depends-$meta" apt-cache depends "$meta:arm64" |
-          awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {sub(/:arm64$/, "", $2); print $2; exit}')
-    [[ -n $pkg ]] || die "cannot tell which kernel package $meta:arm64 depends on"
+    pkg=$(apt_memo "$(deb_memo_name depends "$meta")" apt-cache depends "$meta:$a" |
+          awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {sub(/:[a-z0-9]+$/, "", $2); print $2; exit}')
+    [[ -n $pkg ]] || die "cannot tell which kernel package $meta:$a depends on"
     echo "$pkg"
 }
 
 # deb_backports_kernel_pkg META: the versioned linux-image package that META
 # means in bookworm-backports (the suite scripts/setup adds to apt).
 deb_backports_kernel_pkg() {
-    local meta=$1 ver pkg
-    ver=$(apt_memo "madison-$meta" apt-cache madison "$meta:arm64" |
+    local meta=$1 a=${DEB_ARCH:-arm64} ver pkg
+    ver=$(apt_memo "$(deb_memo_name madison "$meta")" apt-cache madison "$meta:$a" |
           awk -F'|' '$3 ~ /bookworm-backports/ {gsub(/ /, "", $2); print $2; exit}')
-    [[ -n $ver ]] || die "no $meta:arm64 in bookworm-backports (run scripts/setup)"
-    pkg=$(apt_memo "show-$meta-$ver" apt-cache show "$meta:arm64=$ver" |
+    [[ -n $ver ]] || die "no $meta:$a in bookworm-backports (run scripts/setup)"
+    pkg=$(apt_memo "$(deb_memo_name show "$meta-$ver")" apt-cache show "$meta:$a=$ver" |
           awk '$1 == "Depends:" { for (i = 2; i <= NF; i++) if ($i ~ /^linux-image-[0-9]/) { sub(/,$/, "", $i); print $i; exit } }')
-    [[ -n $pkg ]] || die "cannot tell which kernel package $meta:arm64=$ver depends on"
+    [[ -n $pkg ]] || die "cannot tell which kernel package $meta:$a=$ver depends on"
     echo "$pkg"
 }
 
-# deb_extract DIR PKG=VERSION...: downloads the given arm64 packages into a
-# fresh DIR and unpacks them all into DIR/root.
+# deb_extract DIR PKG=VERSION...: downloads the given $DEB_ARCH packages
+# into a fresh DIR and unpacks them all into DIR/root.
 deb_extract() {
     local dir=$1 deb; shift
     mkdir -p "$dir/root"
     chmod 777 "$dir"     # apt-get download runs as the unprivileged _apt user
-    (cd "$dir" && apt-get download -q "${@/=/:arm64=}" >/dev/null 2>"$dir/apt.log") \
+    (cd "$dir" && apt-get download -q "${@/=/:${DEB_ARCH:-arm64}=}" >/dev/null 2>"$dir/apt.log") \
         || { cat "$dir/apt.log" >&2; die "apt-get download failed: $*"; }
     for deb in "$dir"/*.deb; do
         dpkg-deb -x "$deb" "$dir/root"
@@ -72,14 +98,51 @@ deb_extract() {
 }
 
 # kernel_install SRC KREL DEST: copies the kernel of release KREL from the
-# unpacked package tree SRC to DEST, checking that it is an arm64 Image
-# (QEMU and vmmkit load it as is, not a compressed vmlinuz).
+# unpacked package tree SRC to DEST, checking that it is what QEMU and
+# vmmkit load as is: on arm64 an uncompressed Image (arm64 booting.rst: the
+# magic "ARM\x64" at offset 56), on amd64 a bzImage (x86 boot.rst: "HdrS"
+# at offset 0x202).
 kernel_install() {
     local img=$1/boot/vmlinuz-$2
     [[ -f $img ]] || die "no $img in the kernel package"
-    [[ $(dd if="$img" bs=1 skip=56 count=4 status=none) == ARMd ]] \
-        || die "$img is not an uncompressed arm64 Image"
+    case ${DEB_ARCH:-arm64} in
+        arm64) [[ $(dd if="$img" bs=1 skip=56 count=4 status=none) == ARMd ]] \
+                   || die "$img is not an uncompressed arm64 Image" ;;
+        amd64) [[ $(dd if="$img" bs=1 skip=514 count=4 status=none) == HdrS ]] \
+                   || die "$img is not an x86 bzImage" ;;
+    esac
     cp "$img" "$3"
+}
+
+# kernel_vmlinux BZIMAGE DEST: writes the uncompressed ELF vmlinux that an
+# x86 bzImage carries to DEST (x86 boot.rst: the payload at payload_offset
+# past the setup sectors, payload_length bytes, compressed as its magic
+# says).  QEMU boots it through its PVH entry point (the kernel's
+# XEN_ELFNOTE_PHYS32_ENTRY note), with no decompressor to run: under TCG
+# inflating Debian's xz payload takes seconds.
+kernel_vmlinux() {
+    local img=$1 setup off len magic
+    u32() { od -An -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
+    setup=$(od -An -t u1 -j $((0x1f1)) -N 1 "$img" | tr -d ' ')
+    ((setup)) || setup=4
+    off=$(( (setup + 1) * 512 + $(u32 "$img" $((0x248))) ))
+    len=$(u32 "$img" $((0x24c)))
+    unset -f u32
+    magic=$(od -An -t x1 -j "$off" -N 6 "$img" | tr -d ' ')
+    local unpack
+    case $magic in
+        fd377a585a00) unpack="xz -dc" ;;
+        1f8b*)        unpack="gzip -dc" ;;
+        28b52ffd*)    unpack="zstd -dcq" ;;
+        02214c18*)    unpack="lz4 -dc" ;;     # the legacy frame (cloud kernels)
+        *) die "$img: unknown compression of the kernel payload (magic $magic)" ;;
+    esac
+    command -v "${unpack%% *}" >/dev/null || die "$img: needs ${unpack%% *} to unpack the kernel"
+    # xz and zstd complain of the padding after the stream: the ELF check
+    # below is the test.
+    tail -c +$((off + 1)) "$img" | head -c "$len" | $unpack > "$2" 2>/dev/null || true
+    [[ $(head -c 4 "$2" | od -An -t x1 | tr -d ' ') == 7f454c46 ]] \
+        || die "$img: the kernel payload did not unpack to an ELF vmlinux"
 }
 
 # mod_stage SRC KVER DEST MODULE...: copies the named modules of kernel KVER
@@ -128,10 +191,11 @@ mod_stage() {
     rm -f "$dest/lib/modules/$kver"/*.bin
 }
 
-# busybox_stage SRC DEST: puts the static arm64 busybox from the unpacked
-# busybox-static tree SRC into DEST/bin.  The applet links cannot be made
-# here (the binary does not run on the build machine): each /init makes them
-# at boot with `busybox --install -s`, which keeps the files already there.
+# busybox_stage SRC DEST: puts the static busybox from the unpacked
+# busybox-static tree SRC into DEST/bin.  The applet links are not made
+# here (an arm64 binary does not run on the build machine): each /init makes
+# them at boot with `busybox --install -s`, which keeps the files already
+# there.
 # Our /init is a shell, which cannot serve the signal that busybox's
 # poweroff, reboot and halt send to PID 1: these three act at once instead.
 busybox_stage() {
