@@ -1,15 +1,22 @@
 #!/bin/sh
 # The part of bench/boot that runs inside the simulated host (busybox sh).
-#   boot-in-host.sh KERNEL INITRD RUNS
-# With QEMU_ROOT set (bench/qemu-arm64), QEMU boots the same images beside
-# vmmkit, with the same RAM, vCPUs and command line.
+#   boot-in-host.sh KERNEL INITRD RUNS [ARCH]
+# ARCH: arm64 (default) or x86_64.  With QEMU_ROOT set (bench/qemu-arm64,
+# sim/x86_64-qemu), QEMU boots the same images beside vmmkit, with the same
+# RAM, vCPUs and command line (x86: a q35 machine with qboot, no default
+# devices; vmmkit: its pc board with ACPI, PCI and virtio-rng).
 K=$1
 I=$2
 runs=$3
+arch=${4:-arm64}
 work=$(mktemp -d)
 out=$work/out
 MEM=256M
-CMDLINE="console=ttyAMA0 quiet"
+if [ "$arch" = x86_64 ]; then
+    CMDLINE="console=ttyS0 quiet tsc_early_khz=${VMMKIT_TSC_KHZ:-2000000}"
+else
+    CMDLINE="console=ttyAMA0 quiet"
+fi
 
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 kvm_stat() { cat "/sys/kernel/debug/kvm/$1" 2>/dev/null || echo 0; }
@@ -25,6 +32,12 @@ rss_kb() {
 
 # Each runs in a background subshell and execs, so $! is the VMM itself.
 qemu() {
+    if [ "$arch" = x86_64 ]; then
+        exec "$QEMU_ROOT/lib64/ld-linux-x86-64.so.2" --library-path "$QEMU_LIBS" \
+            "$QEMU_ROOT/usr/bin/qemu-system-x86_64" -L "$QEMU_FW" -M q35 -bios qboot.rom \
+            -accel kvm -cpu host -m "$MEM" -smp 1 -nodefaults -display none -serial stdio \
+            -kernel "$K" -initrd "$I" -append "$CMDLINE"
+    fi
     exec "$QEMU_ROOT/lib/ld-linux-aarch64.so.1" --library-path "$QEMU_LIBS" \
         "$QEMU_ROOT/usr/bin/qemu-system-aarch64" -M virt,gic-version=3 -accel kvm -cpu host \
         -m "$MEM" -smp 1 -nodefaults -display none -serial stdio \
@@ -66,7 +79,11 @@ one() {
     sleep 0.5
     set -- "$1" "$2" $(rss_kb "$pid")
     exits=$(kvm_stat exits)
-    user=$(kvm_stat mmio_exit_user)
+    if [ "$arch" = x86_64 ]; then
+        user=$(($(kvm_stat io_exits) + $(kvm_stat mmio_exits)))
+    else
+        user=$(kvm_stat mmio_exit_user)
+    fi
     printf 'poweroff\n' >&3
     exec 3>&-
     wait "$pid"
@@ -74,7 +91,7 @@ one() {
         $(($3 - $4)) "$4"
 }
 
-echo "Boot to init, Debian $(uname -r | sed 's/-arm64//') host kernel, guest: $(basename "$K"), $MEM, 1 vCPU, '$CMDLINE'"
+echo "$arch: boot to init, Debian $(uname -r) host kernel, guest: $(basename "$K"), $MEM, 1 vCPU, '$CMDLINE'"
 printf '%-8s %3s %9s %12s %12s %10s %12s\n' vmm run init_ms kvm_exits user_exits vmm_rss_kB guest_ram_kB
 i=1
 while [ "$i" -le "$runs" ]; do
@@ -82,8 +99,8 @@ while [ "$i" -le "$runs" ]; do
     [ -n "${QEMU_ROOT:-}" ] && one qemu "$i"
     i=$((i + 1))
 done
-echo "(kvm_exits: every exit KVM counted; user_exits: MMIO exits to the VMM; both read from"
-echo " KVM's debugfs while the guest idles at its shell prompt)"
+echo "(kvm_exits: every exit KVM counted; user_exits: exits to the VMM (arm64: MMIO; x86: port"
+echo " I/O and MMIO); both read from KVM's debugfs while the guest idles at its shell prompt)"
 echo
 echo "vmmkit's own exit counters for one boot (--stats):"
 vmmkit run --kernel "$K" --initrd "$I" --mem "$MEM" --cmdline "$CMDLINE vmmkit.run=true" \

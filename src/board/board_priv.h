@@ -65,8 +65,10 @@ typedef struct board_layout {
     uint32_t virtio_mmio_irq;
     unsigned int virtio_mmio_max;
 
-    /* PCI (BOARD_TRANSPORT_PCI) */
+    /* PCI (BOARD_TRANSPORT_PCI); @pci_host_bridge: a host bridge function at
+     * 00:00.0 (x86 guests look for one to trust configuration mechanism #1) */
     pci_host_config_t pci;
+    bool pci_host_bridge;
 
     /* MMIO channel end i: event page at event_base + i * event_stride,
      * line irq + i; the channels' memory from mem_base up, each naturally

@@ -32,10 +32,37 @@ static void devices_reset_hook(vm_t *vm, void *cookie)
         pci_host_reset(d->pci);
 }
 
+/*
+ * The host bridge's own function, class 0x060000, no BARs: Linux on x86
+ * trusts configuration mechanism #1 only when bus 0 shows a host bridge
+ * (arch/x86/pci/direct.c, pci_sanity_check).  The ID is the generic PCIe
+ * host bridge's that Linux knows from QEMU's gpex (1b36:0008).
+ */
+static int add_host_bridge_function(board_devices_t *d)
+{
+    pci_device_info_t info = {
+        .vendor_id = 0x1b36,
+        .device_id = 0x0008,
+        .class_code = 0x060000,
+        .name = "host-bridge",
+    };
+    pci_device_t *dev = pci_device_create(&info, NULL, NULL, NULL);
+    int r;
+
+    if (!dev)
+        return -errno;
+    r = pci_host_register(d->pci, dev, 0);
+    if (r < 0)
+        pci_device_destroy(dev);
+    return r < 0 ? r : 0;
+}
+
 static int create_pci_host(board_devices_t *d, char *err, size_t errlen)
 {
     int r = pci_host_create(d->vm, &d->layout->pci, &d->pci);
 
+    if (r == 0 && d->layout->pci_host_bridge)
+        r = add_host_bridge_function(d);
     if (r < 0)
         return board_errorf(err, errlen, r, "cannot create the PCI host bridge: %s", strerror(-r));
     return 0;

@@ -56,6 +56,7 @@ void pc_layout(const board_config_t *cfg, board_layout_t *lay)
                 .mmio32_base = X86_PC_PCI_MMIO_BASE,
                 .mmio32_size = X86_PC_PCI_MMIO_SIZE,
             },
+        .pci_host_bridge = true,
         /* MMIO channel ends are refused on this board (pc_plan()): PCI only */
         .channel_event_base = X86_PC_FREE_BASE,
         .channel_event_stride = 0x1000,
