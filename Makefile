@@ -3,8 +3,9 @@
 #
 #   make demo    set up, build, fetch the guest, boot it to a shell
 #   make check   set up, build, run every test (unit, native KVM, both again
-#                under ASan+UBSan, a bounded fuzz run of every harness, guest
-#                boots with a UBSan program and ASan arm64 test programs)
+#                under ASan+UBSan, a bounded fuzz run of every harness, arm64
+#                guest boots with a UBSan program and ASan arm64 test
+#                programs, x86_64 guest boots)
 
 SHELL := /bin/bash
 BUILD ?= build
@@ -62,6 +63,7 @@ arm64-sanitized: setup
 
 guest: setup
 	@guest/fetch-assets
+	@guest/fetch-assets --arch x86_64
 
 # Boot the default guest to an interactive shell inside the simulated
 # arm64 KVM host.  Quit the guest with "poweroff" (or Ctrl-A x).
@@ -75,6 +77,7 @@ unit: native
 
 guest-tests: build guest
 	@tests/guest/run
+	@tests/guest/run-x86
 
 check: build guest
 	@cd $(BUILD) && ctest --output-on-failure
@@ -82,6 +85,7 @@ check: build guest
 	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory arm64-sanitized
 	@VMMKIT_BIN=$(BUILD_ARM64_UBSAN)/vmmkit ARM64_TESTS=$(BUILD_ARM64_ASAN)/tests tests/guest/run
+	@tests/guest/run-x86
 
 bench: build guest
 	@bench/boot
