@@ -12,6 +12,7 @@
 #include <vmmkit/x86_acpi.h>
 
 #include "arch/x86/aml.h"
+#include "arch/x86/table_bytes.h"
 
 /* Table revisions written (5.2.5.3, 5.2.8, 5.2.9, 5.2.10, 5.2.11.1, 5.2.12; PCI FW 4.1.2). */
 #define RSDP_REVISION 2
@@ -575,43 +576,6 @@ int x86_acpi_check_config(const x86_acpi_config_t *cfg, char *msg, size_t len)
 static void put8(uint8_t *p, uint8_t v)
 {
     p[0] = v;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* A fixed-width, space-padded identifier (OEM ID, OEM Table ID, ...). */
-static void put_id(uint8_t *p, const char *s, size_t width)
-{
-    size_t n = strlen(s);
-
-    memset(p, ' ', width);
-    memcpy(p, s, n < width ? n : width);
-}
-
-/* The byte that makes @len bytes at @p sum to zero, given its slot holds 0. */
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-    uint8_t sum = 0;
-
-    for (size_t i = 0; i < len; i++)
-        sum = (uint8_t)(sum + p[i]);
-    return (uint8_t)(0x100 - sum);
 }
 
 /* System Description Table Header (5.2.6); the checksum is set by finish_table(). */

@@ -11,6 +11,8 @@
 
 #include <vmmkit/x86_mptable.h>
 
+#include "arch/x86/table_bytes.h"
+
 #define SPEC_REV 4 /* MP spec 1.4 */
 
 /* Floating pointer structure (MP spec 4.1, Table 4-1). */
@@ -191,35 +193,6 @@ int x86_mptable_check_config(const x86_mptable_config_t *cfg, char *msg, size_t 
 }
 
 /* ---- writing ---------------------------------------------------------- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_id(uint8_t *p, const char *s, size_t width)
-{
-    size_t n = strlen(s);
-
-    memset(p, ' ', width);
-    memcpy(p, s, n < width ? n : width);
-}
-
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-    uint8_t sum = 0;
-
-    for (size_t i = 0; i < len; i++)
-        sum = (uint8_t)(sum + p[i]);
-    return (uint8_t)(0x100 - sum);
-}
 
 /* An 8-byte I/O (MP_IOINTR) or local (MP_LINTR) interrupt assignment entry. */
 static uint8_t *put_intr(uint8_t *p, uint8_t type, uint8_t irqtype, uint8_t srcbus, uint8_t srcirq,
