@@ -11,3 +11,6 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+# The extracted runtime packages put some libraries in lib/, not usr/lib/
+# (zlib: libpng's and libxml2's dependency); the linker must find them there.
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,${VMMKIT_ARM64_SYSROOT}/lib/aarch64-linux-gnu")
