@@ -74,14 +74,14 @@ sys_pair_xml() {
   <virtual_machine name="a" memory="256M" transport="pci" $4>
     <kernel path="vmlinuz"/>
     <initrd path="initrd.img"/>
-    <cmdline>console=ttyAMA0 quiet vmmkit.script=$(sys_script "$2")</cmdline>
+    <cmdline>console=$GUEST_CONSOLE quiet vmmkit.script=$(sys_script "$2")</cmdline>
     <disk path="programs.img" readonly="true"/>
     <net switch="lan" mac="52:54:00:00:0a:0a"/>
   </virtual_machine>
   <virtual_machine name="b" memory="256M" transport="pci">
     <kernel path="vmlinuz"/>
     <initrd path="initrd.img"/>
-    <cmdline>console=ttyAMA0 quiet vmmkit.script=$(sys_script "$3")</cmdline>
+    <cmdline>console=$GUEST_CONSOLE quiet vmmkit.script=$(sys_script "$3")</cmdline>
     <disk path="programs.img" readonly="true"/>
     <net switch="lan" mac="52:54:00:00:0b:0b"/>
   </virtual_machine>
@@ -170,6 +170,30 @@ t_system_lifecycle() {
     expect_rc 1 && expect_out "vm b: stopped" && expect_out "every VM is down" || r=1
     [ ! -e "$d/ctl.sock" ] || { note "the control socket was left behind"; r=1; }
     return $r
+}
+
+# The documented example, docs/examples/pair.xml, as it is: both VMs boot
+# to their shells (consoles prefixed with their names), the channel and
+# the switch are made, and SIGTERM to the supervisor stops them all.
+t_system_example() {
+    d=$(sys_dir)
+    cp "$(dirname "$0")/../../docs/examples/pair.xml" "$d/pair.xml"
+    vmmkit run "$d/pair.xml" </dev/null >"$out" 2>&1 &
+    sys_pid=$!
+    r=0
+    sys_wait_for "^a| vmmkit-guest: init reached" "$BOOT_TIMEOUT" &&
+        sys_wait_for "^b| vmmkit-guest: init reached" "$BOOT_TIMEOUT" || r=1
+    kill -TERM "$sys_pid"
+    n=0
+    while kill -0 "$sys_pid" 2>/dev/null; do
+        n=$((n + 1))
+        [ $n -gt 300 ] && { note "the supervisor did not stop"; kill -9 "$sys_pid"; r=1; break; }
+        sleep 0.1
+    done
+    wait "$sys_pid"
+    rc=$?
+    [ $r = 0 ] && expect_out "vm a: started" && expect_out "vm b: started" &&
+        expect_out "stopping every VM" && expect_out "every VM is down"
 }
 
 # sys_bad NAME XML PATTERN: the description is refused with PATTERN and

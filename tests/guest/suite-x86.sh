@@ -262,6 +262,30 @@ echo drawn; sleep 8' | base64 | tr -d '\n')
     [ $r = 0 ] && expect_rc 0 && expect_out "fb=EFI VGA size=640,480" && [ -s "$RESULTS/fb.png" ]
 }
 
+# An ELF vmlinux through its PVH entry: Debian's generic amd64 kernel (the
+# simulated host's own; its modules are not in the initramfs, and it needs
+# none for this).
+t_x86_pvh() {
+    vmm --kernel "$PVH_VMLINUX" --initrd "$I" --cpus 2 -v \
+        --cmdline "console=$GUEST_CONSOLE quiet vmmkit.run=\"echo pvh=\$(uname -r) cpus=\$(nproc)\""
+    expect_rc 0 && expect_out "PVH kernel at" && expect_out "pvh=.*-amd64 cpus=2" &&
+        expect_out "guest powered off (ACPI S5)"
+}
+
+# acpi=off: the guest finds its CPUs and interrupts in the MP table
+# (0xf0000) instead; the generic kernel, as the cloud one cannot read it.
+# Without ACPI it has no way to power off: it reboots (the i8042, or a
+# triple fault), which --no-reboot turns into the end.
+t_x86_mptable() {
+    vmm --kernel "$PVH_VMLINUX" --initrd "$I" --cpus 2 --no-reboot -v \
+        --cmdline "console=$GUEST_CONSOLE quiet acpi=off vmmkit.run=\"echo cpus=\$(nproc); dmesg | grep -c MPTABLE; reboot -f\""
+    expect_rc 0 && expect_out "cpus=2" && expect_out "guest asked for a reset"
+}
+
+# Systems of VMs (suite-system.sh): two VMs from one description, their
+# channel and their switch, on x86.
+. "$(dirname "$0")/suite-system.sh"
+
 # Bad input that only the x86 board can judge.
 t_x86_bad_inputs() {
     r=0
@@ -296,6 +320,9 @@ run_x86_test x86-virtio-mmio t_x86_virtio_mmio
 run_x86_test x86-net-tap t_x86_net_tap
 run_x86_test x86-crossvm-pair t_x86_crossvm_pair
 run_x86_test x86-framebuffer t_x86_framebuffer
+run_x86_test x86-pvh t_x86_pvh
+run_x86_test x86-mptable t_x86_mptable
+run_x86_test x86-system-pair t_system_pair
 run_x86_test x86-bad-inputs t_x86_bad_inputs
 verdict "guest-hangs: $hangs"
 verdict "suite: $passed passed, $failed failed"

@@ -790,6 +790,7 @@ run_test hostile-mmio t_hostile_mmio
 run_test hostile-pci t_hostile_pci
 run_test system-pair t_system_pair
 run_test system-lifecycle t_system_lifecycle
+run_test system-example t_system_example
 run_test system-bad t_system_bad
 run_test bad-inputs t_bad_inputs
 run_test no-kvm t_no_kvm
