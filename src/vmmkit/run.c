@@ -203,12 +203,6 @@ int run_vm(const run_options_t *o, const run_extras_t *x, uint64_t start_ns)
     /* Before any thread exists: each installs its class's filter (vmmkit/sandbox.h). */
     if (vmm_sandbox_set_mode(o->seccomp) < 0)
         return EXIT_RUN_ERROR;
-    cfg.console = chardev_stdio_open(x && x->no_console_input ? -1 : STDIN_FILENO, STDOUT_FILENO);
-    if (!cfg.console) {
-        LOG_ERR("cannot open the console: %s", strerror(errno));
-        return EXIT_RUN_ERROR;
-    }
-    chardev_set_quit_handler(cfg.console, console_quit, &sw);
     /* Every input error first, with no hypervisor needed (board_check() is pure). */
     if (o->dump_dtb && o->dump_acpi != board_describes_with_acpi()) {
         LOG_ERR("%s: the %s board describes itself with %s: use %s",
@@ -217,7 +211,14 @@ int run_vm(const run_options_t *o, const run_extras_t *x, uint64_t start_ns)
                 o->dump_acpi ? "--dump-dtb FILE" : "--dump-acpi DIR");
         return EXIT_USAGE;
     }
+    cfg.console = chardev_stdio_open(x && x->no_console_input ? -1 : STDIN_FILENO, STDOUT_FILENO);
+    if (!cfg.console) {
+        LOG_ERR("cannot open the console: %s", strerror(errno));
+        return EXIT_RUN_ERROR;
+    }
+    chardev_set_quit_handler(cfg.console, console_quit, &sw);
     if (board_check(&cfg, err, sizeof(err)) < 0) {
+        chardev_close(cfg.console);
         LOG_ERR("%s", err);
         return EXIT_RUN_ERROR;
     }

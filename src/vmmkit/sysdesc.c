@@ -66,6 +66,7 @@ typedef struct parse_state {
     unsigned int nr_errors;
     bool nomem;
     bool xml_stopped; /* the parser was stopped: its own later complaints are noise */
+    bool xml_failed;  /* libxml2 reported the first error: the rest follow from it */
     int depth;
     unsigned int vm_channel_ends[SYS_MAX_VMS];
     sys_claim_t macs[SYS_MAX_VMS * CLI_MAX_NETS];
@@ -1292,8 +1293,9 @@ static void xml_error(void *ctx, xmlErrorPtr e)
 {
     parse_state_t *ps = ctxt_state(ctx);
 
-    if (!e || e->level < XML_ERR_ERROR || ps->xml_stopped)
+    if (!e || e->level < XML_ERR_ERROR || ps->xml_stopped || ps->xml_failed)
         return;
+    ps->xml_failed = true;
     const char *m = e->message ? e->message : "not well-formed";
     size_t n = strlen(m);
     while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))

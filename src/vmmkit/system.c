@@ -1050,6 +1050,21 @@ int vmmkit_system_main(int argc, char **argv)
         return EXIT_RUN_ERROR;
     s->path = path;
     s->desc_fd = s->sig_fd = s->ctl_fd = -1;
+    /* Every descriptor starts closed, so that teardown() is safe from the first error on. */
+    for (unsigned int i = 0; i < SYS_MAX_VMS; i++) {
+        struct vm_proc *p = &s->vms[i];
+        p->index = i;
+        p->log_r = p->log_w = p->con_r = p->child_in = p->child_out = -1;
+        p->pty_master = p->pty_slave_keep = p->con_listen = p->con_client = -1;
+        for (unsigned int k = 0; k < CLI_MAX_NETS; k++) {
+            p->net_fd[k] = -1;
+            p->net_port[k] = -1;
+        }
+    }
+    for (unsigned int i = 0; i < SYS_MAX_REGIONS; i++)
+        s->region_fd[i] = -1;
+    for (unsigned int i = 0; i < SYS_MAX_CHANNELS; i++)
+        s->chan_mem[i] = s->chan_ev[i][0] = s->chan_ev[i][1] = -1;
     if (read_description(path, &s->desc_fd, &buf, &len) < 0) {
         status = EXIT_USAGE;
         goto out;
@@ -1064,21 +1079,8 @@ int vmmkit_system_main(int argc, char **argv)
         goto out;
     }
     s->self[self_len] = 0;
-    for (unsigned int i = 0; i < s->d->nr_vms; i++) {
-        struct vm_proc *p = &s->vms[i];
-        p->desc = &s->d->vms[i];
-        p->index = i;
-        p->log_r = p->log_w = p->con_r = p->child_in = p->child_out = -1;
-        p->pty_master = p->pty_slave_keep = p->con_listen = p->con_client = -1;
-        for (unsigned int k = 0; k < CLI_MAX_NETS; k++) {
-            p->net_fd[k] = -1;
-            p->net_port[k] = -1;
-        }
-    }
-    for (unsigned int i = 0; i < SYS_MAX_REGIONS; i++)
-        s->region_fd[i] = -1;
-    for (unsigned int i = 0; i < SYS_MAX_CHANNELS; i++)
-        s->chan_mem[i] = s->chan_ev[i][0] = s->chan_ev[i][1] = -1;
+    for (unsigned int i = 0; i < s->d->nr_vms; i++)
+        s->vms[i].desc = &s->d->vms[i];
 
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
