@@ -10,6 +10,7 @@
 #ifndef VMMKIT_IOTHREAD_H
 #define VMMKIT_IOTHREAD_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -61,6 +62,13 @@ int iothread_remove_fd(iothread_t *t, int fd);
 
 /* Stop the thread, wait for it, free.  Descriptors are not closed. */
 void iothread_destroy(iothread_t *t);
+
+/*
+ * pthread_create() for a device or back-end thread: the thread starts with
+ * every asynchronous signal blocked, so the vCPU kick and the program's stop
+ * signals never land on it.  0 or an errno value, as pthread_create().
+ */
+int vmm_thread_start_quiet(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 #ifdef __cplusplus
 }

@@ -177,12 +177,12 @@ static void *iothread_main(void *arg)
 }
 
 /*
- * Start the thread with every asynchronous signal blocked (it inherits the
+ * Start a thread with every asynchronous signal blocked (it inherits the
  * creator's mask): SIGUSR1 is the KVM backend's vCPU kick and SIGUSR2 the
- * program's, and neither must interrupt or be consumed here.  Signals a
- * fault raises synchronously stay deliverable.
+ * program's, and neither must interrupt or be consumed by a device thread.
+ * Signals a fault raises synchronously stay deliverable.
  */
-static int start_thread(iothread_t *t)
+int vmm_thread_start_quiet(pthread_t *thread, void *(*fn)(void *), void *arg)
 {
     sigset_t all, old;
     int err;
@@ -195,7 +195,7 @@ static int start_thread(iothread_t *t)
     sigdelset(&all, SIGTRAP);
     sigdelset(&all, SIGABRT);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    err = pthread_create(&t->thread, NULL, iothread_main, t);
+    err = pthread_create(thread, NULL, fn, arg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return err;
 }
@@ -223,7 +223,7 @@ iothread_t *iothread_create(const char *name)
     }
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->idle, NULL);
-    err = start_thread(t);
+    err = vmm_thread_start_quiet(&t->thread, iothread_main, t);
     if (err) {
         pthread_cond_destroy(&t->idle);
         pthread_mutex_destroy(&t->lock);

@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vmmkit/iothread.h>
 #include <vmmkit/log.h>
 #include <vmmkit/net_backend.h>
 #include <vmmkit/net_switch.h>
@@ -587,28 +587,6 @@ int net_switch_poll(net_switch_t *sw, int timeout_ms)
 
 /* --- set-up and control ------------------------------------------------------------------ */
 
-/*
- * Start the thread with every asynchronous signal blocked, as the I/O
- * threads do (iothread.c): the program's signals are not for it.
- */
-static int start_thread(net_switch_t *sw)
-{
-    sigset_t all, old;
-    int err;
-
-    sigfillset(&all);
-    sigdelset(&all, SIGSEGV);
-    sigdelset(&all, SIGBUS);
-    sigdelset(&all, SIGFPE);
-    sigdelset(&all, SIGILL);
-    sigdelset(&all, SIGTRAP);
-    sigdelset(&all, SIGABRT);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    err = pthread_create(&sw->thread, NULL, switch_main, sw);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return -err;
-}
-
 static void switch_free(net_switch_t *sw)
 {
     for (unsigned int i = 0; i < sw->nr_ports; i++) {
@@ -707,7 +685,8 @@ int net_switch_create_config(const char *name, const net_switch_config_t *cfg, n
     }
     pthread_mutex_init(&sw->lock, NULL);
     if (!sw->cfg.no_thread) {
-        rc = start_thread(sw);
+        /* The program's signals are not for the switch (vmm_thread_start_quiet). */
+        rc = -vmm_thread_start_quiet(&sw->thread, switch_main, sw);
         if (rc < 0) {
             pthread_mutex_destroy(&sw->lock);
             switch_free(sw);
