@@ -14,7 +14,7 @@
  * Each architecture has one board: arm64's "virt" (arm64_virt.h) and
  * x86's "pc" (x86_pc.h).  This header holds the configuration they share
  * and the functions a program calls without knowing which one it runs;
- * the build's architecture picks the board (KVM runs guests of the host's
+ * the build's architecture picks the board (the hypervisor runs guests of the host's
  * own architecture).  board_check() is pure and works on any host, so
  * every input error reads the same everywhere.
  *
@@ -191,7 +191,7 @@ int board_check(const board_config_t *cfg, char *err, size_t errlen);
  * Create the VM and its devices (the files are checked here too).  On
  * failure returns a negative errno and writes a one-line message naming
  * the problem into @err.  -ENOTSUP: this build's architecture has no board
- * that KVM can run here (the host is not the guest's architecture).
+ * that the hypervisor can run here (the host is not the guest's architecture).
  */
 int board_create(const board_config_t *cfg, board_t **out, char *err, size_t errlen);
 

@@ -77,15 +77,16 @@
  * toggles on every read (the DRAM refresh request that old delay loops
  * count); bit 5 is PIT channel 2's output from the pit_ch2_out callback, or
  * 1 without one (as if the count had run out, so a polling loop ends);
- * bits 6 and 7 (NMI sources) read 0.  With KVM's in-kernel PIT
- * (KVM_CREATE_PIT2) KVM answers port 0x61 itself and these accesses never
- * reach the model.
+ * bits 6 and 7 (NMI sources) read 0.  With an in-kernel PIT (the
+ * backend's, hv.h) the hypervisor answers port 0x61 itself and these
+ * accesses never reach the model.
  *
  * Not modelled: key presses (no host keyboard input), scan code translation
  * of key codes (there are none; only the identify answer follows the
  * command byte's translate bit), the keyboard's typematic and LEDs (stored),
  * a mouse, MUX mode (0xd3 loops every byte, so Linux finds no multiplexer),
- * A20 masking (the output port's bit 1 is stored; KVM does not mask A20),
+ * A20 masking (the output port's bit 1 is stored; the hypervisor does not
+ * mask A20),
  * parity errors.
  *
  * Not thread-safe: the caller serialises every call on one i8042_t.

@@ -24,12 +24,12 @@
  *  - One IOAPIC, GSI base 0, so ISA IRQ n is GSI n except for the overrides:
  *    ISA IRQ 0 (the PIT) -> GSI 2, edge, and the SCI's IRQ -> its GSI,
  *    level, active high.  The board must route the PIT to IOAPIC pin 2
- *    (KVM's default GSI routing puts GSI 0 on pin 0: set a routing table as
- *    QEMU does).  The SCI is active high because the VMM drives the line
+ *    (an in-kernel irqchip's default routing puts GSI 0 on pin 0: set a
+ *    routing table as QEMU does).  The SCI is active high because the VMM drives the line
  *    high to assert it; with no override Linux would program the ACPI
  *    default for the SCI, level active low (ACPI 6.4, 5.2.9: "sharable,
  *    level, active low").
- *  - MADT flag PCAT_COMPAT (the 8259 pair exists: KVM's in-kernel PIC), and
+ *  - MADT flag PCAT_COMPAT (the 8259 pair exists: the in-kernel PIC), and
  *    Local APIC NMI on LINT1 of every processor.
  *  - FADT: PM1a event block, PM1a control block and PM timer at the ports
  *    of acpi_pm.h (ACPI_PM_DEFAULT_*), no SMI_CMD (ACPI is always enabled),
@@ -47,7 +47,7 @@
  *    extended Interrupt); \_S5 = { ACPI_PM_SLP_TYP_S5, same, 0, 0 }.
  *
  * PCI INTx: Linux programs the GSIs a _PRT names (with no link device) as
- * level, active low.  KVM's in-kernel IOAPIC has ignored polarity since
+ * level, active low.  Linux's in-kernel IOAPIC has ignored polarity since
  * Linux 3.17, so the VMM still drives the line 1 = asserted.  Prefer GSIs
  * 16-23 for INTx: below 16 they are ISA IRQ numbers too.
  *
@@ -62,7 +62,7 @@
  * and X86_ACPI_DEFAULT_SIZE leave 0xf0000-0xfffff to the MP table
  * (x86_mptable.h).
  *
- * Pure: no I/O, no KVM, no allocation.  The config struct grows over time:
+ * Pure: no I/O, no hypervisor, no allocation.  The config struct grows over time:
  * zero-initialise it (designated initialisers); a field left 0/NULL means
  * "absent" or "the default".
  */
@@ -79,11 +79,11 @@
 extern "C" {
 #endif
 
-/* Most vCPUs described (KVM's x86 limit, KVM_MAX_VCPUS, in Linux 6.x). */
+/* Most vCPUs described (the x86 hypervisor's limit in Linux 6.x). */
 #define X86_ACPI_MAX_CPUS 1024u
 /* The PC's interrupt controllers. */
 #define X86_ACPI_IOAPIC_ADDR 0xfec00000u
-#define X86_ACPI_IOAPIC_PINS 24u /* KVM's in-kernel IOAPIC */
+#define X86_ACPI_IOAPIC_PINS 24u /* the in-kernel IOAPIC */
 #define X86_ACPI_IOAPIC_MAX_PINS 240u
 #define X86_ACPI_LAPIC_ADDR 0xfee00000u
 /* Their MMIO windows, for the overlap checks. */
@@ -159,7 +159,7 @@ typedef struct x86_acpi_pci {
 
 typedef struct x86_acpi_config {
     /* vCPUs: 1..X86_ACPI_MAX_CPUS.  apic_ids[i] is vCPU i's (x2)APIC ID; NULL
-     * means i (KVM's default: the vCPU id).  vCPU 0 is the boot processor. */
+     * means i (the hypervisor's default: the vCPU id).  vCPU 0 is the boot processor. */
     unsigned int nr_cpus;
     const uint32_t *apic_ids;
 

@@ -16,13 +16,13 @@
  *    E820 memory map, and enters the kernel in long mode at its load address
  *    + 0x200 with RSI = the zero page;
  *  - an uncompressed ELF vmlinux through the PVH boot ABI (Xen's
- *    docs/misc/pvh.pandoc, used by KVM VMMs as well): an ELF note of type
+ *    docs/misc/pvh.pandoc, used by other VMMs as well): an ELF note of type
  *    XEN_ELFNOTE_PHYS32_ENTRY gives a 32-bit entry point, the PT_LOAD
  *    segments go to their physical addresses, and EBX points at a struct
  *    hvm_start_info (xen/include/public/arch-x86/hvm/start_info.h) holding
  *    the command line, the initrd as a module and an E820-typed memory map.
  *
- * This module is pure: no I/O, no allocation, no KVM.  The board reads the
+ * This module is pure: no I/O, no allocation, no hypervisor.  The board reads the
  * first bytes of the kernel file and calls x86_bzimage_parse() (or
  * x86_pvh_parse() on a whole ELF file), then x86_boot_layout() (or
  * x86_pvh_layout()) to learn where everything goes, x86_e820_build() for the

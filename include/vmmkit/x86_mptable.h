@@ -33,7 +33,7 @@
  * and the board marks the range reserved in the E820 map.
  * X86_MPTABLE_DEFAULT_BASE/SIZE sit above the ACPI tables' default place.
  *
- * Pure: no I/O, no KVM, no allocation.  Zero-initialise the config; a field
+ * Pure: no I/O, no hypervisor, no allocation.  Zero-initialise the config; a field
  * left 0/NULL means "absent" or "the default".
  */
 #ifndef VMMKIT_X86_MPTABLE_H
@@ -56,7 +56,7 @@ extern "C" {
 #define X86_MPTABLE_DEFAULT_SIZE 0x10000u
 /* 8-bit APIC IDs, 0xff meaning "all local APICs". */
 #define X86_MPTABLE_MAX_CPUS 255u
-/* Defaults: an integrated local APIC (version 0x14) and KVM's IOAPIC (0x11). */
+/* Defaults: an integrated local APIC (version 0x14) and the in-kernel IOAPIC (0x11). */
 #define X86_MPTABLE_LAPIC_VERSION 0x14u
 #define X86_MPTABLE_IOAPIC_VERSION 0x11u
 /* Processor entry defaults: family 6, features FPU | APIC (CPUID.1:EDX). */

@@ -132,3 +132,12 @@ bad() {
     fi
 }
 
+# A command typed on the guest's console and its answer, then poweroff (both suites).
+t_stdin_command() {
+    start_interactive --cmdline "console=$GUEST_CONSOLE quiet"
+    ok=0
+    wait_for "guest# " && printf 'echo answer=$((6*7))\n' >&3 && wait_for "answer=42" 30 &&
+        printf 'poweroff\n' >&3 && ok=1
+    finish_interactive
+    [ $ok = 1 ] && expect_rc 0
+}

@@ -155,15 +155,6 @@ t_x86_reboot_boots_again() {
     [ $ok = 1 ] && expect_rc 0
 }
 
-t_x86_stdin_command() {
-    start_interactive --cmdline "console=$GUEST_CONSOLE quiet"
-    ok=0
-    wait_for "guest# " && printf 'echo answer=$((6*7))\n' >&3 && wait_for "answer=42" 30 &&
-        printf 'poweroff\n' >&3 && ok=1
-    finish_interactive
-    [ $ok = 1 ] && expect_rc 0
-}
-
 # The ACPI tables, dumped for iasl on the build machine (tests/guest/run-x86).
 t_x86_dump_acpi() {
     vmm --kernel "$K" --initrd "$I" --cpus 2 --dump-acpi "$RESULTS/acpi-pci"
@@ -313,7 +304,7 @@ run_x86_test x86-poweroff t_x86_poweroff
 run_x86_test x86-reboot-acpi t_x86_reboot_acpi
 run_x86_test x86-reboot-i8042 t_x86_reboot_i8042
 run_x86_test x86-reboot-boots-again t_x86_reboot_boots_again
-run_x86_test x86-stdin-command t_x86_stdin_command
+run_x86_test x86-stdin-command t_stdin_command
 run_x86_test x86-dump-acpi t_x86_dump_acpi
 run_x86_test x86-virtio-pci t_x86_virtio_pci
 run_x86_test x86-virtio-mmio t_x86_virtio_mmio

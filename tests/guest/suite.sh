@@ -52,15 +52,6 @@ t_reboot_no_reboot() {
     expect_rc 0 && expect_out "vmmkit-guest: init reached"
 }
 
-t_stdin_command() {
-    start_interactive --cmdline "console=ttyAMA0 quiet"
-    ok=0
-    wait_for "guest# " && printf 'echo answer=$((6*7))\n' >&3 && wait_for "answer=42" 30 &&
-        printf 'poweroff\n' >&3 && ok=1
-    finish_interactive
-    [ $ok = 1 ] && expect_rc 0
-}
-
 t_reboot_boots_again() {
     start_interactive --cmdline "console=ttyAMA0 quiet"
     ok=0
